@@ -1,0 +1,104 @@
+"""`inkoopkompas`: the entry point for the terminal chat, the Telegram bot and rendering documents.
+
+Problems a person can fix (bad settings, an unreadable data file) end in one clear line on stderr
+and a non-zero exit code, never in a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.wiring import StorageProblem, open_store, user_key_for_console
+
+EXIT_CONFIG = 2
+EXIT_STORAGE = 3
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="inkoopkompas",
+        description="Chatassistent voor het voorbereiden van een duurzame FM-aanbesteding.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    chat = sub.add_parser("chat", help="praat met de assistent in deze terminal")
+    chat.add_argument("--data-dir", type=Path, help="waar de antwoorden bewaard worden")
+    chat.add_argument("--user", default=None, help="je naam, als meer mensen deze computer delen")
+    chat.add_argument(
+        "--out-dir",
+        type=Path,
+        default=Path("inkoopkompas-documenten"),
+        help="map voor de documenten van /samenvatting en /download",
+    )
+
+    telegram = sub.add_parser("telegram", help="start de Telegram-bot (long polling)")
+    telegram.add_argument("--data-dir", type=Path, help="waar de antwoorden bewaard worden")
+
+    render = sub.add_parser("render", help="maak documenten van een antwoordenbestand (YAML)")
+    render.add_argument("answers", type=Path, help="het antwoordenbestand")
+    render.add_argument("--format", choices=("docx", "md", "png", "txt"), default="docx")
+    render.add_argument("-o", "--output", type=Path, required=True, help="het doelbestand")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    load_dotenv(Path.cwd() / ".env", override=False)
+    try:
+        if args.command == "chat":
+            settings = load_settings(data_dir=args.data_dir)
+            return run_chat(settings, args.user, args.out_dir)
+        if args.command == "telegram":
+            settings = load_settings(data_dir=args.data_dir, need_token=True)
+            from bot.telegram.app import run_polling
+
+            return run_polling(settings)
+        return run_render(args.answers, args.format, args.output)
+    except ConfigError as exc:
+        print(f"inkoopkompas: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except StorageProblem as exc:
+        print(f"inkoopkompas: {exc}", file=sys.stderr)
+        return EXIT_STORAGE
+
+
+def run_chat(settings: Settings, user: str | None, out_dir: Path) -> int:
+    from bot.console import Console, input_lines
+    from flows.engine import Conversation
+    from flows.report.documents import write_documents
+    from flows.report.summary import chat_summary
+
+    store = open_store(settings.data_dir)
+    conversation = Conversation(store, buttons=False, summarizer=chat_summary)
+    console = Console(
+        conversation,
+        user_key_for_console(user),
+        out=sys.stdout,
+        out_dir=out_dir,
+        write_documents=write_documents,
+        echo=not sys.stdin.isatty(),
+    )
+    return console.run(input_lines())
+
+
+def run_render(answers: Path, fmt: str, output: Path) -> int:
+    from flows.report.answers_file import AnswersFileError, load_answers_file
+    from flows.report.documents import render_to
+
+    try:
+        request = load_answers_file(answers)
+    except AnswersFileError as exc:
+        raise ConfigError(str(exc)) from exc
+    render_to(request, fmt, output)
+    print(f"Geschreven: {output}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

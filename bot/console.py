@@ -1,0 +1,104 @@
+"""The terminal channel: the same conversation as Telegram, with numbered options for buttons.
+
+It reads one line per answer, from a person at a keyboard or from a pipe (a scripted session), and
+stops cleanly at end of input or Ctrl-C. Every answer is already saved by the conversation before
+the next prompt is printed, so stopping at any moment loses nothing.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TextIO
+
+from flows.engine import Conversation
+from flows.events import DocumentRequest, Event, Message, Reply
+from flows.prompting import plain
+
+DocumentWriter = Callable[[DocumentRequest, Path], list[Path]]
+
+
+def parse_line(line: str) -> Event:
+    """A typed line as an event: `/naam rest` is a command, anything else an answer."""
+    text = line.rstrip("\n")
+    stripped = text.strip()
+    if stripped.startswith("/") and len(stripped) > 1 and not stripped[1].isspace():
+        name, _, arg = stripped[1:].partition(" ")
+        return Event.cmd(name.split("@", 1)[0], arg)
+    return Event.typed(text)
+
+
+class Console:
+    def __init__(
+        self,
+        conversation: Conversation,
+        user_key: str,
+        *,
+        out: TextIO,
+        out_dir: Path,
+        write_documents: DocumentWriter | None = None,
+        echo: bool = False,
+    ) -> None:
+        self.conversation = conversation
+        self.user_key = user_key
+        self.out = out
+        self.out_dir = out_dir
+        self.write_documents = write_documents
+        self.echo = echo
+
+    def show(self, reply: Reply) -> None:
+        for message in reply.messages:
+            self.out.write(self.render(message) + "\n\n")
+        if reply.documents is not None and self.write_documents is not None:
+            paths = self.write_documents(reply.documents, self.out_dir)
+            for path in paths:
+                self.out.write(f"  Opgeslagen: {path}\n")
+            self.out.write("\n")
+        self.out.flush()
+
+    @staticmethod
+    def render(message: Message) -> str:
+        lines = [plain(message.text)]
+        if message.options:
+            lines.append("")
+            for option in message.options:
+                mark = "[x] " if message.multi and option.selected else ""
+                lines.append(f"  {option.key:>2}. {mark}{option.label}")
+        commands = [f"/{a.command}" for a in message.actions]
+        if commands:
+            lines.append("")
+            lines.append("  (" + " · ".join(commands) + ")")
+        return "\n".join(lines)
+
+    def handle(self, event: Event) -> None:
+        self.show(self.conversation.handle(self.user_key, event))
+
+    def run(self, lines: Iterator[str]) -> int:
+        self.handle(Event.cmd("start"))
+        try:
+            for line in lines:
+                if self.echo:
+                    self.out.write(f"> {line.rstrip()}\n\n")
+                self.handle(parse_line(line))
+        except KeyboardInterrupt:
+            self.out.write("\n")
+        self.out.write(
+            "Tot later! Al je antwoorden zijn bewaard; start opnieuw om verder te gaan.\n"
+        )
+        self.out.flush()
+        return 0
+
+
+def keyboard_lines(prompt: str = "> ") -> Iterator[str]:
+    while True:
+        try:
+            yield input(prompt)
+        except EOFError:
+            return
+
+
+def input_lines(stream: TextIO = sys.stdin) -> Iterator[str]:
+    if stream.isatty():
+        return keyboard_lines()
+    return iter(stream.readline, "")

@@ -1,0 +1,638 @@
+"""The conversation: one event in, one reply out, everything saved before the reply is returned.
+
+A person is always in one of a few modes (answering a question, choosing in a menu, paused,
+finished). Those modes and the moves between them are a `transitions` state machine, built once;
+each person's `Session` is attached to it only while their event is handled, so a thousand buyers
+cost a thousand small dicts, not a thousand machines. Which question comes next is not a state: it
+follows from the spec and the answers (`FlowSpec.slots`), so a new question needs only a change in
+`prompts/`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from transitions import Machine
+
+from flows.events import Action, DocumentRequest, Event, Message, Option, Reply
+from flows.inputs import Invalid, clean_text, parse
+from flows.ports import Repository
+from flows.prompting import Prompter, plain, shorten
+from flows.report.summary import default_builder
+from flows.session import Session, now_iso
+from flows.spec import FlowSpec, Slot, load_spec
+from flows.texts import Texts, default_texts
+
+MODES = ["asking", "finished", "paused", "jumping", "resuming", "deleting", "confirming"]
+MENU_MODES = {"jumping", "resuming", "deleting", "confirming"}
+TRANSITIONS: list[dict[str, Any]] = [
+    {"trigger": "ask", "source": "*", "dest": "asking"},
+    {"trigger": "finish", "source": "*", "dest": "finished"},
+    {"trigger": "pause", "source": "*", "dest": "paused"},
+    {
+        "trigger": "open_jump",
+        "source": ["asking", "finished", "paused", "jumping"],
+        "dest": "jumping",
+    },
+    {"trigger": "open_resume", "source": "*", "dest": "resuming"},
+    {"trigger": "open_delete", "source": "*", "dest": "deleting"},
+    {"trigger": "ask_confirm", "source": "deleting", "dest": "confirming"},
+]
+ALL = "__alles__"
+Summarizer = Callable[[DocumentRequest], list[str]]
+
+
+def build_machine() -> Machine:
+    return Machine(
+        model=None,
+        states=MODES,
+        transitions=TRANSITIONS,
+        initial="asking",
+        auto_transitions=False,
+        after_state_change="sync_mode",
+    )
+
+
+class Conversation:
+    def __init__(
+        self,
+        repo: Repository[Any],
+        *,
+        spec: FlowSpec | None = None,
+        texts: Texts | None = None,
+        buttons: bool = True,
+        summarizer: Summarizer | None = None,
+    ) -> None:
+        self.repo = repo
+        self.spec = spec or load_spec()
+        self.texts = texts or default_texts()
+        self.buttons = buttons
+        self.summarizer = summarizer
+        self.prompter = Prompter(
+            self.spec,
+            self.texts,
+            buttons=buttons,
+            providers={"ambitievoorstel": lambda a: default_builder().ambition_statement(a)},
+        )
+        self.machine = build_machine()
+        self.aliases: dict[str, str] = dict(self.texts.section("command_aliases"))
+        self.commands: dict[str, Callable[[Session, str], Reply]] = {
+            "start": self._cmd_start,
+            "help": self._cmd_help,
+            "terug": self._cmd_back,
+            "overslaan": self._cmd_skip,
+            "verder": self._cmd_keep,
+            "opnieuw": self._cmd_reset,
+            "overzicht": self._cmd_overview,
+            "wijzig": self._cmd_jump,
+            "nieuw": self._cmd_new,
+            "hervat": self._cmd_resume,
+            "verwijder": self._cmd_delete,
+            "annuleren": self._cmd_cancel,
+            "stop": self._cmd_stop,
+            "samenvatting": self._cmd_summary,
+            "download": self._cmd_download,
+            "export": self._cmd_export,
+        }
+
+    # -----------------------------------------------------------------------------------------
+    # The one entry point
+
+    def handle(self, user_key: str, event: Event) -> Reply:
+        session = self._load(user_key)
+        self.machine.add_model(session, initial=session.mode)
+        try:
+            reply = self._dispatch(session, event)
+        finally:
+            self.machine.remove_model(session)
+        self._save(session)
+        return reply
+
+    def known_command(self, name: str) -> bool:
+        return self._canonical(name) in self.commands
+
+    def _canonical(self, name: str) -> str:
+        name = name.lower().lstrip("/")
+        return self.aliases.get(name, name)
+
+    def _load(self, user_key: str) -> Session:
+        user = self.repo.get_user(user_key)
+        if user is None:
+            user = {"created": now_iso(), "mode": "asking", "active": None, "seq": 0}
+        tender = None
+        if user.get("active"):
+            tender = self.repo.get_tender(user_key, str(user["active"]))
+        return Session(user_key, user, tender)
+
+    def _save(self, session: Session) -> None:
+        if session.tender is not None and session.tender_changed:
+            session.tender.meta["updated"] = now_iso()
+            self.repo.save_tender(session.user_key, session.tender)
+        if session.user_changed:
+            self.repo.save_user(session.user_key, session.user)
+
+    def _go(self, session: Session, trigger: str) -> None:
+        self.machine.events[trigger].trigger(session)
+
+    def _dispatch(self, s: Session, event: Event) -> Reply:
+        if event.kind == "command":
+            return self._command(s, event.command, event.text)
+        if s.tender is None:
+            return self._start_tender(s, greeting=self.texts("greeting"))
+        if event.kind in ("pick", "done", "action") and event.seq not in (None, s.seq):
+            return self._stale(s)
+        if event.kind == "action":
+            return self._command(s, event.command, "")
+        if event.kind == "media":
+            return self._again(s, self.texts("media_refused", what=event.text))
+        if event.kind == "edited":
+            return self._again(s, self.texts("edited_ignored"))
+        if s.state == "asking":
+            return self._on_answer(s, event)
+        if s.state in MENU_MODES:
+            return self._on_menu(s, event)
+        if s.state == "paused":
+            self._go(s, "ask")
+            return self._reply(s, self.texts("resumed", name=self._name(s)))
+        return self._reply(s, self.texts("finished_hint"))
+
+    def _command(self, s: Session, name: str, arg: str) -> Reply:
+        handler = self.commands.get(self._canonical(name))
+        if handler is None:
+            return self._again(s, self.texts("unknown_command", name=shorten(name, 40)))
+        if s.tender is None and handler not in (self._cmd_help, self._cmd_delete, self._cmd_resume):
+            if handler is self._cmd_new:
+                return self._start_tender(s, greeting=self.texts("greeting"))
+            if not self.repo.list_tenders(s.user_key):
+                return self._start_tender(s, greeting=self.texts("greeting"))
+            return self._cmd_resume(s, "")
+        return handler(s, arg.strip())
+
+    # -----------------------------------------------------------------------------------------
+    # Where the person is, and how it is shown
+
+    def _slots(self, s: Session) -> list[Slot]:
+        return self.spec.slots(s.answers)
+
+    def _current_slot(self, s: Session, slots: Sequence[Slot]) -> Slot | None:
+        for slot in slots:
+            if slot.id == s.cursor:
+                return slot
+        target = self._next_open(s, slots, after=None)
+        s.cursor = target.id if target else None
+        return target
+
+    def _next_open(self, s: Session, slots: Sequence[Slot], after: str | None) -> Slot | None:
+        skipped = set(s.skipped)
+        open_ = [x for x in slots if x.id not in s.answers and x.id not in skipped]
+        ids = [x.id for x in slots]
+        if after in ids:
+            position = ids.index(after)
+            later = [x for x in open_ if ids.index(x.id) > position]
+            if later:
+                return later[0]
+        return open_[0] if open_ else None
+
+    def _view(self, s: Session, *, edit: bool = False) -> Message:
+        """What the person should be looking at now, for the mode they are in."""
+        if s.state in MENU_MODES:
+            return self._menu_message(s, edit=edit)
+        slots = self._slots(s)
+        slot = self._current_slot(s, slots) if s.state != "finished" else None
+        if slot is None:
+            if s.state != "finished":
+                self._go(s, "finish")
+            return Message(self.texts("finished", name=self._name(s)))
+        if s.state == "paused":
+            self._go(s, "ask")
+        seq = s.seq if edit else s.next_seq()
+        draft = s.tstate.get("draft") if s.tstate.get("draft_for") == slot.id else None
+        if draft is None and slot.question.kind in ("multi", "order"):
+            draft = list(s.answers.get(slot.id) or []) if slot.question.kind == "multi" else []
+            s.set_state("draft", draft)
+            s.set_state("draft_for", slot.id)
+        return self.prompter.prompt(
+            slot,
+            slots,
+            s.answers,
+            seq=seq,
+            draft=draft,
+            can_go_back=bool(s.history),
+            edit=edit,
+        )
+
+    def _reply(self, s: Session, *texts: str, **kwargs: Any) -> Reply:
+        messages = [Message(t) for t in texts if t]
+        return Reply((*messages, self._view(s)), **kwargs)
+
+    def _again(self, s: Session, text: str) -> Reply:
+        return self._reply(s, text)
+
+    def _stale(self, s: Session) -> Reply:
+        return self._reply(s, self.texts("stale_button"), toast=self.texts("stale_toast"))
+
+    def _name(self, s: Session) -> str:
+        if s.tender is None:
+            return ""
+        return str(s.tender.meta.get("name") or self.texts("unnamed"))
+
+    # -----------------------------------------------------------------------------------------
+    # Answering
+
+    def _on_answer(self, s: Session, event: Event) -> Reply:
+        slots = self._slots(s)
+        slot = self._current_slot(s, slots)
+        if slot is None:
+            return self._reply(s)
+        q = slot.question
+        choices = self.spec.choices_for(q, s.answers, slot.item)
+        draft_active = s.tstate.get("draft_for") == slot.id
+        draft: list[Any] = list(s.tstate.get("draft") or []) if draft_active else []
+        if event.kind == "pick":
+            if not 0 <= event.index < len(choices) + len(draft):
+                return self._stale(s)
+            if q.kind == "multi":
+                value = (
+                    choices[event.index].value
+                    if event.index < len(choices)
+                    else self._extras(draft, choices)[event.index - len(choices)]
+                )
+                draft = [v for v in draft if v != value] if value in draft else [*draft, value]
+                s.set_state("draft", draft)
+                return Reply((self._view(s, edit=True),))
+            if event.index >= len(choices):
+                return self._stale(s)
+            if q.kind == "order":
+                value = choices[event.index].value
+                if value not in draft:
+                    draft.append(value)
+                s.set_state("draft", draft)
+                if len(draft) < len(choices):
+                    return Reply((self._view(s, edit=True),))
+                return self._record(s, slot, draft)
+            return self._record(s, slot, choices[event.index].value)
+        if event.kind == "done":
+            if q.kind not in ("multi", "order"):
+                return self._stale(s)
+            if q.kind == "order":
+                rest = [c.value for c in choices if c.value not in draft]
+                return self._record(s, slot, draft + rest)
+            if not draft:
+                return self._again(s, self.texts("invalid.pick_at_least_one"))
+            return self._record(s, slot, draft)
+        value = parse(q, choices, event.text, self.spec.text_max)
+        if isinstance(value, Invalid):
+            return self._again(s, self.texts(f"invalid.{value.key}", **value.params))
+        if q.kind == "multi" and self.buttons:
+            added = [v for v in value if v not in draft]
+            s.set_state("draft", draft + added)
+            labels = ", ".join(self.spec.label(q.id, v) for v in added)
+            return Reply(
+                (Message(self.texts("multi_added", labels=labels)), self._view(s, edit=False)),
+            )
+        return self._record(s, slot, value)
+
+    @staticmethod
+    def _extras(draft: list[Any], choices: Sequence[Any]) -> list[Any]:
+        known = [c.value for c in choices]
+        return [v for v in draft if v not in known]
+
+    def _record(self, s: Session, slot: Slot, value: Any) -> Reply:
+        q = slot.question
+        s.set_answer(slot.id, value)
+        s.set_state("draft", None)
+        s.set_state("draft_for", None)
+        if q.id == "naam" and s.tender is not None:
+            s.tender.meta["name"] = value
+        notes: list[str] = []
+        note = q.notes.get(str(value).lower())
+        if note:
+            notes.append(self.texts.inline(note))
+        if q.coverage is not None:
+            missing = self._missing_pillars(q.id, value, q.coverage.tag, q.coverage.required)
+            if missing:
+                notes.append(self.texts.inline(q.coverage.warning, missing=" en ".join(missing)))
+        answered = self.texts(
+            "answered", value=self.prompter.answer_label(q.id, value), optional=q.optional
+        )
+        self._advance(s, slot)
+        return self._reply(s, *notes, toast=None, extras={"answered": answered})
+
+    def _missing_pillars(
+        self, qid: str, value: Any, tag: str, required: Sequence[str]
+    ) -> list[str]:
+        present = {self.spec.choice_attr(qid, v, tag) for v in value or []}
+        return [self.spec.pillars[p] for p in required if p not in present]
+
+    def _advance(self, s: Session, slot: Slot) -> None:
+        s.push_history(slot.id)
+        slots = self._slots(s)
+        ids = [x.id for x in slots]
+        back_to = s.tstate.get("return_to")
+        s.set_state("return_to", None)
+        if back_to and back_to in ids and back_to != slot.id and back_to not in s.answers:
+            s.cursor = back_to
+        else:
+            target = self._next_open(s, slots, after=slot.id)
+            s.cursor = target.id if target else None
+        if s.cursor is None:
+            self._go(s, "finish")
+        else:
+            self._go(s, "ask")
+
+    # -----------------------------------------------------------------------------------------
+    # Menus: jump to a question, resume a tender, delete
+
+    def _open_menu(self, s: Session, trigger: str, menu: dict[str, Any], *texts: str) -> Reply:
+        self._go(s, trigger)
+        s.menu = menu
+        return self._reply(s, *texts)
+
+    def _menu_message(self, s: Session, *, edit: bool = False) -> Message:
+        menu = s.menu
+        kind = str(menu.get("kind"))
+        labels: list[str] = list(menu.get("labels") or [])
+        text = self.texts(f"menu.{kind}", **{k: v for k, v in menu.items() if k != "labels"})
+        options = tuple(Option(label, str(i + 1)) for i, label in enumerate(labels))
+        return Message(
+            text=text,
+            options=options,
+            actions=(Action(self.texts("action.cancel"), "annuleren"),),
+            seq=s.seq if edit else s.next_seq(),
+            edit=edit,
+        )
+
+    def _on_menu(self, s: Session, event: Event) -> Reply:
+        menu = s.menu
+        values: list[str] = list(menu.get("values") or [])
+        index = event.index
+        if event.kind == "text":
+            typed = clean_text(event.text)
+            index = int(typed) - 1 if typed.isdigit() else -1
+        if not 0 <= index < len(values):
+            return self._again(s, self.texts("menu.pick_number", count=len(values)))
+        choice = values[index]
+        match menu.get("kind"):
+            case "jump_step":
+                return self._menu_questions(s, choice)
+            case "jump_question":
+                return self._jump_to(s, choice)
+            case "resume":
+                return self._switch_to(s, choice)
+            case "delete":
+                return self._confirm_delete(s, choice)
+            case "confirm":
+                return (
+                    self._delete(s, str(menu.get("target"))) if choice == "ja" else self._cancel(s)
+                )
+        return self._cancel(s)
+
+    def _cmd_jump(self, s: Session, arg: str) -> Reply:
+        steps = self.spec.steps
+        if arg.isdigit():
+            match = [st for st in steps if st.number == int(arg)]
+            if match:
+                return self._menu_questions(s, match[0].id)
+        answers = s.answers
+        slots = self._slots(s)
+        labels = []
+        for step in steps:
+            in_step = [x for x in slots if x.step.id == step.id]
+            done = sum(1 for x in in_step if x.id in answers)
+            labels.append(
+                self.texts(
+                    "menu.step_label",
+                    number=step.number,
+                    title=step.title,
+                    done=done,
+                    total=len(in_step),
+                )
+            )
+        self._remember_return(s)
+        return self._open_menu(
+            s,
+            "open_jump",
+            {"kind": "jump_step", "values": [st.id for st in steps], "labels": labels},
+        )
+
+    def _remember_return(self, s: Session) -> None:
+        if s.state == "asking" and s.cursor and not s.tstate.get("return_to"):
+            s.set_state("return_to", s.cursor)
+
+    def _menu_questions(self, s: Session, step_id: str) -> Reply:
+        self._remember_return(s)
+        slots = [x for x in self._slots(s) if x.step.id == step_id]
+        labels = [
+            ("✓ " if x.id in s.answers else "") + shorten(self.prompter_plain(x), 60) for x in slots
+        ]
+        step = self.spec.step(step_id)
+        menu = {
+            "kind": "jump_question",
+            "values": [x.id for x in slots],
+            "labels": labels,
+            "title": step.title,
+        }
+        return self._open_menu(s, "open_jump", menu)
+
+    def prompter_plain(self, slot: Slot) -> str:
+        return plain(self.prompter.question_text(slot))
+
+    def _jump_to(self, s: Session, sid: str) -> Reply:
+        s.menu = None
+        s.cursor = sid
+        self._go(s, "ask")
+        return self._reply(s)
+
+    def _cmd_resume(self, s: Session, arg: str) -> Reply:
+        tenders = self.repo.list_tenders(s.user_key)
+        if not tenders:
+            return self._start_tender(s, greeting=self.texts("greeting"))
+        if len(tenders) == 1 and s.tender is not None and tenders[0]["id"] == s.tender.id:
+            self._go(s, "ask")
+            return self._reply(s, self.texts("resume_only_one", name=self._name(s)))
+        labels = [self._tender_label(t) for t in tenders]
+        menu = {"kind": "resume", "values": [str(t["id"]) for t in tenders], "labels": labels}
+        return self._open_menu(s, "open_resume", menu)
+
+    def _tender_label(self, meta: dict[str, Any]) -> str:
+        return self.texts(
+            "menu.tender_label",
+            name=shorten(str(meta.get("name") or self.texts("unnamed")), 40),
+            updated=str(meta.get("updated") or "")[:10],
+        )
+
+    def _switch_to(self, s: Session, tender_id: str) -> Reply:
+        tender = self.repo.get_tender(s.user_key, tender_id)
+        s.menu = None
+        if tender is None:
+            self._go(s, "ask")
+            return self._reply(s, self.texts("tender_gone"))
+        s.tender = tender
+        s.user["active"] = tender.id
+        self._go(s, "ask")
+        return self._reply(s, self.texts("switched", name=self._name(s)))
+
+    def _cmd_delete(self, s: Session, arg: str) -> Reply:
+        tenders = self.repo.list_tenders(s.user_key)
+        values = [str(t["id"]) for t in tenders] + [ALL]
+        labels = [self._tender_label(t) for t in tenders] + [self.texts("menu.delete_all")]
+        return self._open_menu(
+            s, "open_delete", {"kind": "delete", "values": values, "labels": labels}
+        )
+
+    def _confirm_delete(self, s: Session, target: str) -> Reply:
+        if target == ALL:
+            question = self.texts("menu.confirm_all")
+        else:
+            meta = next((t for t in self.repo.list_tenders(s.user_key) if t["id"] == target), {})
+            question = self.texts("menu.confirm_tender", name=str(meta.get("name") or "?"))
+        menu = {
+            "kind": "confirm",
+            "values": ["ja", "nee"],
+            "labels": [self.texts("menu.yes_delete"), self.texts("menu.no_keep")],
+            "target": target,
+            "question": question,
+        }
+        self._go(s, "ask_confirm")
+        s.menu = menu
+        return Reply((self._menu_message(s),))
+
+    def _delete(self, s: Session, target: str) -> Reply:
+        s.menu = None
+        if target == ALL:
+            self.repo.delete_user(s.user_key)
+            s.tender = None
+            s.user = {"mode": "asking", "active": None, "seq": s.seq}
+            s.user_changed = False
+            s.tender_changed = False
+            return Reply((Message(self.texts("deleted_all")),))
+        self.repo.delete_tender(s.user_key, target)
+        if s.tender is not None and s.tender.id == target:
+            s.tender = None
+            s.tender_changed = False
+            rest = self.repo.list_tenders(s.user_key)
+            s.user["active"] = rest[0]["id"] if rest else None
+            s.user_changed = True
+            if not rest:
+                self._go(s, "ask")
+                return Reply((Message(self.texts("deleted_last")),))
+            s.tender = self.repo.get_tender(s.user_key, str(rest[0]["id"]))
+        self._go(s, "ask")
+        return self._reply(s, self.texts("deleted_tender", name=self._name(s)))
+
+    def _cancel(self, s: Session) -> Reply:
+        s.menu = None
+        s.set_state("return_to", None)
+        self._go(s, "ask")
+        return self._reply(s, self.texts("menu.cancelled"))
+
+    def _cmd_cancel(self, s: Session, arg: str) -> Reply:
+        if s.state in MENU_MODES:
+            return self._cancel(s)
+        return self._reply(s, self.texts("nothing_to_cancel"))
+
+    # -----------------------------------------------------------------------------------------
+    # The other commands
+
+    def _start_tender(self, s: Session, *, greeting: str) -> Reply:
+        tender = self.repo.create_tender(
+            s.user_key, {"name": self.texts("unnamed"), "created": now_iso()}
+        )
+        s.tender = tender
+        s.tender_changed = True
+        s.user["active"] = tender.id
+        s.menu = None
+        self._go(s, "ask")
+        s.cursor = None
+        return self._reply(s, greeting)
+
+    def _cmd_start(self, s: Session, arg: str) -> Reply:
+        if s.state in MENU_MODES:
+            s.menu = None
+        self._go(s, "ask")
+        return self._reply(s, self.texts("welcome_back", name=self._name(s)))
+
+    def _cmd_help(self, s: Session, arg: str) -> Reply:
+        question_help = None
+        if s.state == "asking" and s.tender is not None:
+            slot = self._current_slot(s, self._slots(s))
+            if slot is not None:
+                question_help = slot.question.help
+        commands = self.texts.section("commands")
+        text = self.texts("help", question_help=question_help, commands=commands)
+        if s.tender is None:
+            return Reply((Message(text),))
+        return self._reply(s, text)
+
+    def _cmd_back(self, s: Session, arg: str) -> Reply:
+        ids = {x.id for x in self._slots(s)}
+        while (previous := s.pop_history()) is not None:
+            if previous in ids and previous != s.cursor:
+                break
+        if previous is None:
+            return self._again(s, self.texts("first_question"))
+        s.menu = None
+        s.set_state("return_to", None)
+        s.cursor = previous
+        self._go(s, "ask")
+        return self._reply(s)
+
+    def _cmd_skip(self, s: Session, arg: str) -> Reply:
+        slot = self._current_slot(s, self._slots(s)) if s.state == "asking" else None
+        if slot is None:
+            return self._again(s, self.texts("nothing_to_skip"))
+        if not slot.question.optional:
+            return self._again(s, self.texts("cannot_skip", kind=slot.question.kind))
+        s.skip(slot.id)
+        self._advance(s, slot)
+        return self._reply(s, self.texts("skipped"))
+
+    def _cmd_keep(self, s: Session, arg: str) -> Reply:
+        slot = self._current_slot(s, self._slots(s)) if s.state == "asking" else None
+        if slot is None or slot.id not in s.answers:
+            return self._again(s, self.texts("nothing_to_keep"))
+        self._advance(s, slot)
+        return self._reply(s)
+
+    def _cmd_reset(self, s: Session, arg: str) -> Reply:
+        s.set_state("draft", [])
+        return self._reply(s)
+
+    def _cmd_overview(self, s: Session, arg: str) -> Reply:
+        text = self.prompter.overview(self._slots(s), s.answers, s.skipped)
+        return self._reply(s, self.texts("overview_title", name=self._name(s)), text)
+
+    def _cmd_new(self, s: Session, arg: str) -> Reply:
+        previous = self._name(s)
+        return self._start_tender(s, greeting=self.texts("new_tender", previous=previous))
+
+    def _cmd_stop(self, s: Session, arg: str) -> Reply:
+        s.menu = None
+        self._go(s, "pause")
+        return Reply((Message(self.texts("paused", name=self._name(s))),))
+
+    def _request(self, s: Session, formats: tuple[str, ...]) -> DocumentRequest:
+        assert s.tender is not None
+        return DocumentRequest(
+            tender_id=s.tender.id,
+            name=self._name(s),
+            answers=dict(s.answers),
+            skipped=tuple(s.skipped),
+            formats=formats,
+        )
+
+    def _cmd_summary(self, s: Session, arg: str) -> Reply:
+        request = self._request(s, ("docx", "md", "png"))
+        texts = self.summarizer(request) if self.summarizer else []
+        messages = [Message(t) for t in texts]
+        messages.append(Message(self.texts("summary_footer")))
+        return Reply((*messages, self._view(s)), documents=request)
+
+    def _cmd_download(self, s: Session, arg: str) -> Reply:
+        request = self._request(s, ("docx", "md", "png"))
+        return Reply((Message(self.texts("documents_coming")),), documents=request)
+
+    def _cmd_export(self, s: Session, arg: str) -> Reply:
+        request = self._request(s, ("yaml",))
+        return Reply((Message(self.texts("export_coming")),), documents=request)

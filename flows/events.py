@@ -1,0 +1,107 @@
+"""What a channel hands to the conversation, and what it gets back.
+
+Both sides are plain frozen data so that a channel can render a reply however suits it (inline
+buttons in Telegram, numbered lines in a terminal) and tests can compare replies directly. Message
+text is HTML-safe rich text: user input is always escaped by the templates, and only the inline tags
+`<b>`, `<i>` and `<code>` appear, never spanning a line, so a channel can split or strip it safely.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+EventKind = Literal["text", "pick", "done", "action", "command", "media", "edited"]
+
+
+@dataclass(frozen=True)
+class Event:
+    """One thing the person did.
+
+    `seq` ties a button press to the prompt it was shown on, so an old button can never record an
+    answer for a different question. Typed text has no seq: it always answers the current prompt.
+    """
+
+    kind: EventKind
+    text: str = ""
+    index: int = -1
+    seq: int | None = None
+    command: str = ""
+
+    @classmethod
+    def typed(cls, text: str) -> Event:
+        return cls("text", text=text)
+
+    @classmethod
+    def pick(cls, index: int, seq: int | None = None) -> Event:
+        return cls("pick", index=index, seq=seq)
+
+    @classmethod
+    def done(cls, seq: int | None = None) -> Event:
+        return cls("done", seq=seq)
+
+    @classmethod
+    def action(cls, command: str, seq: int | None = None) -> Event:
+        return cls("action", command=command, seq=seq)
+
+    @classmethod
+    def cmd(cls, command: str, arg: str = "") -> Event:
+        return cls("command", command=command, text=arg)
+
+    @classmethod
+    def media(cls, what: str) -> Event:
+        return cls("media", text=what)
+
+
+@dataclass(frozen=True)
+class Option:
+    label: str
+    key: str
+    selected: bool = False
+
+
+@dataclass(frozen=True)
+class Action:
+    """A command offered as a button under a prompt (for example "Overslaan")."""
+
+    label: str
+    command: str
+
+
+@dataclass(frozen=True)
+class Message:
+    text: str
+    options: tuple[Option, ...] = ()
+    multi: bool = False
+    done_label: str | None = None
+    actions: tuple[Action, ...] = ()
+    seq: int | None = None
+    edit: bool = False
+    columns: int = 1
+
+
+@dataclass(frozen=True)
+class DocumentRequest:
+    """A snapshot of one tender for the report, so documents can be made off the event loop."""
+
+    tender_id: str
+    name: str
+    answers: dict[str, Any]
+    skipped: tuple[str, ...] = ()
+    formats: tuple[str, ...] = ("docx", "md", "png")
+
+
+@dataclass(frozen=True)
+class Reply:
+    messages: tuple[Message, ...] = ()
+    documents: DocumentRequest | None = None
+    toast: str | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def prompt(self) -> Message | None:
+        """The message that carries the current question, if any (the last one with a seq)."""
+        for m in reversed(self.messages):
+            if m.seq is not None:
+                return m
+        return None

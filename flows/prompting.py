@@ -1,0 +1,162 @@
+"""How a question, a progress marker and the overview of answers are put into words.
+
+Kept apart from the engine so the engine decides *what* happens and this module only decides *how it
+reads*; every sentence itself comes from `prompts/`.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from flows.events import Action, Message, Option
+from flows.inputs import option_keys
+from flows.spec import FlowSpec, Slot
+from flows.texts import Texts, safe
+
+_TAGS = re.compile(r"<[^>]+>")
+
+
+def plain(text: str) -> str:
+    """Rich text without its tags, for places like button labels that take no markup."""
+    return html.unescape(_TAGS.sub("", text))
+
+
+def shorten(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+class Prompter:
+    def __init__(
+        self,
+        spec: FlowSpec,
+        texts: Texts,
+        *,
+        buttons: bool,
+        providers: Mapping[str, Callable[[Mapping[str, Any]], str]] | None = None,
+    ) -> None:
+        self.spec = spec
+        self.texts = texts
+        self.providers = dict(providers or {})
+        self.buttons = buttons
+        self.channel = "buttons" if buttons else "typed"
+
+    def item_label(self, slot: Slot) -> str | None:
+        if slot.item is None or slot.question.repeat_for is None:
+            return None
+        return self.spec.label(slot.question.repeat_for, slot.item)
+
+    def question_text(self, slot: Slot, answers: Mapping[str, Any] | None = None) -> str:
+        """The question itself; values computed from the answers are filled in where asked for."""
+        source = slot.question.prompt
+        extra = {
+            name: provide(answers or {}) if name in source and answers is not None else ""
+            for name, provide in self.providers.items()
+        }
+        return self.texts.inline(source, item=self.item_label(slot), **extra)
+
+    def progress(self, slot: Slot, slots: Sequence[Slot]) -> str:
+        in_step = [s.id for s in slots if s.step.id == slot.step.id]
+        position = in_step.index(slot.id) + 1 if slot.id in in_step else 1
+        return self.texts(
+            "progress",
+            number=slot.step.number,
+            steps=len(self.spec.counted_steps),
+            title=slot.step.title,
+            position=position,
+            total=len(in_step),
+        )
+
+    def answer_label(self, question_id: str, value: Any) -> str:
+        if isinstance(value, list):
+            return ", ".join(self.spec.label(question_id, v) for v in value)
+        return self.spec.label(question_id, value)
+
+    def prompt(
+        self,
+        slot: Slot,
+        slots: Sequence[Slot],
+        answers: Mapping[str, Any],
+        *,
+        seq: int,
+        draft: list[Any] | None,
+        can_go_back: bool,
+        edit: bool = False,
+    ) -> Message:
+        q = slot.question
+        choices = self.spec.choices_for(q, answers, slot.item)
+        current = answers.get(slot.id)
+        has_answer = slot.id in answers
+        text = self.texts(
+            "prompt",
+            progress=self.progress(slot, slots),
+            question=safe(self.question_text(slot, answers)),
+            example=q.example,
+            levels=self.spec.levels if q.kind == "level" else (),
+            current=self.answer_label(q.id, current) if has_answer else None,
+            draft=self.answer_label(q.id, draft) if draft and q.kind == "order" else None,
+            hint=self.texts(f"hint.{'scale' if q.scale else q.kind}.{self.channel}"),
+            other=q.other,
+            buttons=self.buttons,
+            optional=q.optional,
+        )
+        keys = option_keys(q, choices)
+        selected: set[str] = set()
+        if q.kind == "multi":
+            selected = {repr(v) for v in (draft if draft is not None else current or [])}
+        elif q.kind != "order" and has_answer:
+            selected = {repr(current)}
+        options = []
+        for key, choice in zip(keys, choices, strict=True):
+            label = choice.label if q.kind != "level" else f"{choice.value} · {choice.label}"
+            if q.kind == "order" and draft and choice.value in draft:
+                label = f"{draft.index(choice.value) + 1}. {label}"
+            options.append(Option(label, key, repr(choice.value) in selected))
+        extra_other = [
+            v for v in (draft if draft is not None else current or []) if q.kind == "multi"
+        ]
+        for value in extra_other:
+            if value not in [c.value for c in choices]:
+                options.append(Option(str(value), str(len(options) + 1), True))
+        actions: list[Action] = []
+        if can_go_back:
+            actions.append(Action(self.texts("action.back"), "terug"))
+        if q.optional:
+            actions.append(Action(self.texts("action.skip"), "overslaan"))
+        if has_answer:
+            actions.append(Action(self.texts("action.keep"), "verder"))
+        if q.kind == "order" and draft:
+            actions.append(Action(self.texts("action.reset"), "opnieuw"))
+        return Message(
+            text=text,
+            options=tuple(options),
+            multi=q.kind in ("multi", "order"),
+            done_label=self.texts("action.done") if q.kind in ("multi", "order") else None,
+            actions=tuple(actions),
+            seq=seq,
+            edit=edit,
+            columns=2 if q.kind in ("level", "yesno") or q.scale else 1,
+        )
+
+    def overview(
+        self, slots: Sequence[Slot], answers: Mapping[str, Any], skipped: Sequence[str]
+    ) -> str:
+        groups: list[dict[str, Any]] = []
+        for slot in slots:
+            if not groups or groups[-1]["step"] is not slot.step:
+                groups.append({"step": slot.step, "rows": []})
+            if slot.id in answers:
+                value = self.answer_label(slot.question.id, answers[slot.id])
+            else:
+                value = None
+            groups[-1]["rows"].append(
+                {
+                    "question": plain(self.question_text(slot)),
+                    "value": value,
+                    "skipped": slot.id in skipped,
+                }
+            )
+        return self.texts.template("overview.html.j2", groups=groups)
