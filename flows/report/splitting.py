@@ -1,0 +1,59 @@
+"""Cutting rich text into chat messages that fit Telegram's limit without breaking markup.
+
+Templates keep every tag on one line, so cutting between blocks (blank lines) or lines is always
+safe; a single line longer than the limit (a 4,000-character answer) loses its inline tags and is
+cut at word boundaries, each piece escaped again.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+TELEGRAM_LIMIT = 4096
+_TAGS = re.compile(r"</?(?:b|i|code)>")
+
+
+def _hard_split(line: str, limit: int) -> list[str]:
+    text = html.unescape(_TAGS.sub("", line))
+    pieces: list[str] = []
+    current = ""
+    for word in re.split(r"(\s+)", text):
+        while len(html.escape(word, quote=False)) > limit:
+            head = word[: limit // 6]
+            pieces += [p for p in (current, head) if p]
+            current, word = "", word[len(head) :]
+        if len(html.escape(current + word, quote=False)) > limit:
+            pieces.append(current)
+            current = word.lstrip()
+        else:
+            current += word
+    if current.strip():
+        pieces.append(current)
+    return [html.escape(p.strip(), quote=False) for p in pieces if p.strip()]
+
+
+def split_message(text: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
+    """Messages of at most `limit` characters, cut at blocks, then lines, then words."""
+    text = re.sub(r"\n{3,}", "\n\n", text.strip())
+    if not text:
+        return []
+    units: list[str] = []
+    for block in text.split("\n\n"):
+        if len(block) <= limit:
+            units.append(block)
+            continue
+        for line in block.split("\n"):
+            units += [line] if len(line) <= limit else _hard_split(line, limit)
+    messages: list[str] = []
+    current = ""
+    for unit in units:
+        candidate = f"{current}\n\n{unit}" if current else unit
+        if len(candidate) <= limit:
+            current = candidate
+        else:
+            messages.append(current)
+            current = unit
+    if current:
+        messages.append(current)
+    return messages
