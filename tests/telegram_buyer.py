@@ -1,0 +1,80 @@
+"""A buyer played through the fake Bot API: sends updates and waits for the bot's answers."""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+from tests.fakebotapi import BotMessage, FakeBotApi
+
+TOKEN = "123456:TEST-TOKEN-not-a-real-one-aaaaaaaaaa"
+PROGRESS = "· vraag "
+_TAGS = re.compile(r"<[^>]+>")
+
+
+def plain(text: str | None) -> str:
+    return html.unescape(_TAGS.sub("", text or ""))
+
+
+class Buyer:
+    def __init__(self, fake: FakeBotApi, user_id: int, chat_id: int | None = None) -> None:
+        self.fake = fake
+        self.user_id = user_id
+        self.chat_id = chat_id if chat_id is not None else user_id
+        self.chat_type = "private" if self.chat_id == user_id else "group"
+
+    def _reply_after(self, mark: int, expect: str, method: str) -> Any:
+        for call in self.fake.calls[mark:]:
+            if not call.ok or call.chat_id != self.chat_id or call.method.lower() != method:
+                continue
+            if expect in plain(call.text):
+                return call
+        return None
+
+    async def _wait(self, mark: int, expect: str, method: str = "sendmessage") -> str:
+        call = await self.fake.await_for(
+            lambda: self._reply_after(mark, expect, method), timeout=15
+        )
+        return plain(call.text)
+
+    async def say(self, text: str, expect: str = PROGRESS) -> str:
+        mark = self.fake.mark()
+        self.fake.send_text(self.chat_id, self.user_id, text, chat_type=self.chat_type)
+        return await self._wait(mark, expect)
+
+    @property
+    def prompt(self) -> BotMessage:
+        live = [
+            m
+            for m in self.fake.messages(self.chat_id)
+            if not m.deleted and m.reply_markup and m.buttons()
+        ]
+        assert live, self.fake.summary()
+        return live[-1]
+
+    @staticmethod
+    def data_for(message: BotMessage, label: str) -> str:
+        buttons = [(text, data) for text, data in message.buttons() if data]
+        exact = [d for text, d in buttons if text.strip() == label or text.endswith(" " + label)]
+        found = exact or [d for text, d in buttons if label in text]
+        assert len(found) == 1, (label, buttons)
+        return str(found[0])
+
+    async def tap(
+        self,
+        label: str,
+        expect: str = PROGRESS,
+        *,
+        edit: bool = False,
+        message: BotMessage | None = None,
+        strict: bool = True,
+    ) -> str:
+        target = message or self.prompt
+        data = self.data_for(target, label)
+        mark = self.fake.mark()
+        self.fake.press(self.chat_id, self.user_id, target.message_id, data, strict=strict)
+        return await self._wait(mark, expect, "editmessagetext" if edit else "sendmessage")
+
+    def texts(self) -> list[str]:
+        return [plain(m.text) for m in self.fake.messages(self.chat_id) if m.kind == "text"]

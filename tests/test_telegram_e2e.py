@@ -1,0 +1,304 @@
+"""The real PTB Application against a fake Bot API on 127.0.0.1, played by buyers over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import docx
+import pytest
+
+from bot.config import Settings
+from bot.telegram.app import build_application
+from storage import Store
+from tests.fakebotapi import FakeBotApi
+from tests.telegram_buyer import TOKEN, Buyer
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeBotApi]:
+    with FakeBotApi() as server:
+        yield server
+
+
+async def start_bot(fake: FakeBotApi, data: Path, allowed: frozenset[int] | None = None):  # type: ignore[no-untyped-def]
+    settings = Settings(
+        data_dir=data, token=TOKEN, api_base_url=fake.base_url, allowed_users=allowed
+    )
+    app = build_application(settings, Store(data))
+    await app.initialize()
+    await app.post_init(app)  # type: ignore[misc]
+    await app.start()
+    assert app.updater is not None
+    await app.updater.start_polling(poll_interval=0.0, timeout=1)
+    return app
+
+
+async def stop_bot(app) -> None:  # type: ignore[no-untyped-def]
+    await app.updater.stop()
+    await app.stop()
+    await app.shutdown()
+
+
+@pytest.fixture
+async def bot(fake: FakeBotApi, tmp_path: Path) -> AsyncIterator[FakeBotApi]:
+    app = await start_bot(fake, tmp_path / "data")
+    yield fake
+    await stop_bot(app)
+
+
+async def play_to_the_end(b: Buyer) -> None:
+    assert "Hoe noem je" in await b.say("/start")
+    assert "Om welk facilitair" in await b.say('Catering <hoofdkantoor> & "2027" 🌱')
+    await b.tap("Catering")
+    await b.say("Gemeente Zwolle")
+    assert "Wat is die ambitie" in await b.tap("Ja")
+    await b.say("In 2030 klimaatneutraal")
+    await b.say("Contract loopt af; weinig zicht op herkomst.")
+    await b.say("Facilitair manager, OR, medewerkers")
+    await b.tap("Overslaan ⏭")
+    await b.tap("Overslaan ⏭")
+    await b.say("Vier grote cateraars")
+    assert "meest risicovol" in await b.tap("Complex")
+    await b.say("Koffie en cacao *kinderarbeid*")
+    await b.tap("Risicoanalyse plus een plan om risico's aan te pakken")
+    await b.say("Kinderarbeid bij cacao")
+    await b.tap("Nee")
+    for theme in ("Klimaat", "Circulariteit en biobased", "Social return"):
+        await b.tap(theme, edit=True)
+    await b.tap("Samenwerking met de markt", edit=True)
+    await b.tap("Gedragsverandering bij gebruikers", edit=True)
+    assert "volgorde" in await b.tap("Klaar")
+    await b.tap("Circulariteit en biobased", edit=True)
+    await b.tap("Klaar")
+    await b.say("2030")
+    assert "Circulariteit" in await b.tap("3 · Ambitieus")
+    await b.say("80% hergebruik in 2028")
+    await b.tap("MKI-score")
+    await b.tap("3 · Ambitieus")
+    await b.say("Halvering CO2 per maaltijd")
+    await b.tap("Aandeel hernieuwbare energie (%)")
+    await b.tap("2 · Significant")
+    await b.tap("Overslaan ⏭")
+    await b.tap("Overslaan ⏭")
+    await b.tap("1 · Basis")
+    await b.tap("Overslaan ⏭")
+    await b.tap("Overslaan ⏭")
+    await b.tap("0 · Geen")
+    for label in (
+        "Genoeg ervaring en capaciteit voor de omvang",
+        "Sturen op het halen van de ambitie",
+        "Samen aan de ambitie werken",
+        "Koploper in de eigen branche",
+        "Een proactieve houding",
+    ):
+        if label.startswith("Sturen"):
+            await b.tap("Hoge knip: wij geven kaders, de partner vult in")
+        await b.tap(label, edit=True)
+        await b.tap("Klaar")
+    for level in ("Hoog", "Hoog", "Gemiddeld", "Hoog", "Gemiddeld"):
+        await b.tap(level)
+    await b.tap("Transactioneel")
+    await b.say("Plan voor minder verspilling")
+    await b.say("Alles met keurmerk, 5% social return")
+    await b.tap("Ja")
+    assert "Mijn voorstel voor je ambitie" in await b.tap("Ja")
+    await b.tap("Overslaan ⏭")
+    await b.say("CO2 per maaltijd")
+    await b.tap("Elk kwartaal")
+    await b.tap("Bij gunning", edit=True)
+    await b.tap("Klaar")
+    assert "alle vragen" in await b.say("De contractmanager", expect="alle vragen")
+
+
+async def test_full_preparation_with_summary_photo_and_word(bot: FakeBotApi) -> None:
+    b = Buyer(bot, 501)
+    await play_to_the_end(b)
+    mark = bot.mark()
+    assert "Samenvatting" in await b.say("/samenvatting", expect="Samenvatting")
+    photo = await bot.await_call("sendPhoto", 501, after=mark)
+    assert photo.files
+    assert next(iter(photo.files.values())).startswith(b"\x89PNG")
+    await bot.await_for(lambda: len(bot.calls_to("sendDocument")) >= 2 or None)
+    documents = {m.filename: m.file for m in bot.messages(501) if m.kind == "document" and m.file}
+    word = next(data for name, data in documents.items() if name and name.endswith(".docx"))
+    text = "\n".join(p.text for p in docx.Document(io.BytesIO(word)).paragraphs)
+    tables = "\n".join(
+        c.text for t in docx.Document(io.BytesIO(word)).tables for r in t.rows for c in r.cells
+    )
+    assert 'Catering <hoofdkantoor> & "2027" 🌱' in text
+    assert "Halvering CO2 per maaltijd" in text + tables
+    assert any(name and name.endswith(".md") for name in documents)
+    summary = "\n".join(b.texts())
+    assert "Gunningscriteria" in summary
+    assert "Eisen" in summary
+    assert "Relationeel" in summary
+    assert "neigde zelf naar transactioneel" in summary
+    assert not bot.internal_errors
+    # every message the bot sent was accepted by the (validating) fake
+    assert all(c.ok for c in bot.calls if c.method.lower().startswith(("send", "edit")))
+
+
+async def test_two_buyers_at_once_do_not_cross_talk(bot: FakeBotApi) -> None:
+    anna, bram = Buyer(bot, 601), Buyer(bot, 602)
+    await asyncio.gather(anna.say("/start"), bram.say("/start"))
+    await asyncio.gather(anna.say("Anna's schoonmaak"), bram.say("Brams ICT"))
+    await asyncio.gather(anna.tap("Schoonmaak"), bram.tap("ICT en print"))
+    a = await anna.say("/overzicht", expect="Hoe noem je")
+    b = await bram.say("/overzicht", expect="Hoe noem je")
+    assert "Anna's schoonmaak" in a
+    assert "Brams ICT" not in a
+    assert "Brams ICT" in b
+    assert "Schoonmaak" not in b
+
+
+async def test_refused_user_gets_a_polite_no_for_messages_and_buttons(
+    fake: FakeBotApi, tmp_path: Path
+) -> None:
+    app = await start_bot(fake, tmp_path / "data", allowed=frozenset({701}))
+    try:
+        allowed, stranger = Buyer(fake, 701), Buyer(fake, 702)
+        assert "Hoe noem je" in await allowed.say("/start")
+        assert "alleen voor" in await stranger.say("/start", expect="alleen voor")
+        refusal = fake.messages(702)[-1].message_id
+        query_id = fake.press(702, 702, refusal, "p:1:0", strict=False)
+        await fake.await_for(lambda: fake.answered_callbacks.get(query_id))
+        assert "alleen voor" in (fake.answered_callbacks[query_id].text or "")
+        assert not (tmp_path / "data" / "users" / "tg-702").exists()
+    finally:
+        await stop_bot(app)
+
+
+async def test_old_buttons_point_to_the_current_question(bot: FakeBotApi) -> None:
+    b = Buyer(bot, 801)
+    await b.say("/start")
+    await b.say("Oud en nieuw")
+    old = b.prompt
+    await b.tap("Catering")
+    # a second tap on the first question, as from a slow phone that still shows its buttons
+    await b.tap("Schoonmaak", expect="Voor welke organisatie", message=old, strict=False)
+    assert any("eerdere vraag" in t for t in b.texts())
+    overview = await b.say("/overzicht", expect="Om welk facilitair")
+    assert "Catering" in overview
+    assert "Schoonmaak" not in overview
+
+
+@pytest.mark.parametrize(
+    ("send", "expect"),
+    [
+        ("sticker", "niet met een sticker"),
+        ("photo", "niet met een foto"),
+        ("voice", "niet met een spraakbericht"),
+        ("long", "Dat is wat lang"),
+        ("unknown", "ken ik niet"),
+        ("edit", "aangepast bericht"),
+    ],
+)
+async def test_bad_input_gets_a_short_reply_and_the_question(
+    bot: FakeBotApi, send: str, expect: str
+) -> None:
+    b = Buyer(bot, 901)
+    await b.say("/start")
+    mark = bot.mark()
+    if send == "sticker":
+        bot.send_sticker(901, 901)
+    elif send == "photo":
+        bot.send_photo(901, 901)
+    elif send == "voice":
+        bot.send_voice(901, 901)
+    elif send == "long":
+        bot.send_text(901, 901, "<b>x</b> & " * 400)
+    elif send == "unknown":
+        bot.send_text(901, 901, "/bestaatniet")
+    else:
+        own = [
+            u["message"]
+            for u in bot.updates_sent
+            if u.get("message", {}).get("chat", {}).get("id") == 901
+        ]
+        bot.edit_text(901, 901, own[-1]["message_id"], "anders")
+    await b._wait(mark, expect)
+    assert "Hoe noem je" in await b._wait(mark, "Hoe noem je")
+
+
+async def test_html_and_markdown_in_answers_are_shown_literally(bot: FakeBotApi) -> None:
+    b = Buyer(bot, 902)
+    await b.say("/start")
+    nasty = "<i>schuin</i> & *vet* _x_ [link](http://a) `code` </b>"
+    await b.say(nasty)
+    overview = await b.say("/overzicht", expect="Hoe noem je")
+    assert nasty in overview
+
+
+async def test_group_commands_redirect_to_a_private_chat(bot: FakeBotApi) -> None:
+    group = Buyer(bot, 903, chat_id=-100903)
+    text = await group.say("/start", expect="privégesprek")
+    assert "privégesprek" in text
+    button = bot.messages(-100903)[-1].reply_markup
+    assert button is not None
+    url = button["inline_keyboard"][0][0]["url"]
+    assert url.startswith("https://t.me/inkoopkompas_test_bot?start=")
+
+
+async def test_flood_control_is_waited_out(bot: FakeBotApi) -> None:
+    b = Buyer(bot, 904)
+    bot.fail_next("sendMessage", error_code=429, retry_after=1)
+    assert "Hoe noem je" in await b.say("/start", expect="Hoe noem je")
+
+
+async def test_commands_registered_in_dutch(bot: FakeBotApi) -> None:
+    from telegram import BotCommandScopeAllPrivateChats
+
+    commands = bot.commands(BotCommandScopeAllPrivateChats().to_dict())
+    names = {c["command"] for c in commands}
+    assert {"start", "terug", "overslaan", "samenvatting", "download", "verwijder"} <= names
+
+
+def run_bot_process(fake: FakeBotApi, data: Path, log_path: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_BASE_URL": fake.base_url,
+        "INKOOPKOMPAS_DATA_DIR": str(data),
+        "INKOOPKOMPAS_LOG_LEVEL": "DEBUG",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "telegram"],
+        cwd=data.parent,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log_path.open("ab"),
+    )
+
+
+async def test_restart_mid_flow_and_token_never_logged(fake: FakeBotApi, tmp_path: Path) -> None:
+    data, log_path = tmp_path / "data", tmp_path / "bot.log"
+    process = run_bot_process(fake, data, log_path)
+    try:
+        b = Buyer(fake, 950)
+        await b.say("/start")
+        await b.say("Herstart-test")
+        assert "Voor welke organisatie" in await b.tap("Beveiliging")
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.to_thread(process.wait, 20) == 0
+        process = run_bot_process(fake, data, log_path)
+        text = await b.say("/start", expect="Welkom terug")
+        assert "Herstart-test" in text
+        assert "Voor welke organisatie" in await b.say(
+            "/overzicht", expect="Voor welke organisatie"
+        )
+    finally:
+        process.send_signal(signal.SIGTERM)
+        await asyncio.to_thread(process.wait, 20)
+    logged = log_path.read_text(encoding="utf-8")
+    assert "getUpdates" in logged  # DEBUG logging really was on
+    assert TOKEN not in logged
+    assert TOKEN.split(":")[1] not in logged
