@@ -20,7 +20,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import yaml
 from matplotlib import font_manager, ft2font
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -48,7 +47,7 @@ WEB_FILL = "#f5f7f8"
 LEVEL_COLOR = "#13795b"
 SPREAD_COLOR = "#e08a1e"
 
-LABEL_GAP = -60.0
+LABEL_GAP = 14.0
 MIN_RADIUS = 0.17 * PIXELS
 GOOD_RADIUS = 0.22 * PIXELS
 MAX_RADIUS = 0.33 * PIXELS
@@ -152,9 +151,9 @@ def ambitieweb_png(
     canvas = _agg(fig)
     canvas.draw()
     # RGB at a low zlib level: half the encoding time of savefig's RGBA, for a few % in size.
-    rgb = np.asarray(canvas.buffer_rgba())[..., :3]
+    rgba = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba(), "raw")
     out = io.BytesIO()
-    Image.fromarray(rgb).save(out, format="png", compress_level=2)
+    rgba.convert("RGB").save(out, format="png", compress_level=2)
     return out.getvalue()
 
 
@@ -335,37 +334,45 @@ def _label_boxes(
     return boxes
 
 
-def _best(
-    shares: Sequence[float], spans: Sequence[tuple[float, float]], size: float
+def _extent(
+    shares: Sequence[float], spans: Sequence[tuple[float, float]], radius: float
 ) -> tuple[float, float]:
-    """Along one axis: the largest radius, and the centre offset that allows it (the smallest
-    such offset), for labels whose extent at radius 0 is `spans`."""
-    found = (-math.inf, 0.0)
-    for step in range(-12, 13):
-        centre = step * size * 0.01
-        radius = MAX_RADIUS
-        for share, (low, high) in zip(shares, spans, strict=True):
-            if share > 1e-6:
-                radius = min(radius, (size / 2 - centre - high) / share)
-            elif share < -1e-6:
-                radius = min(radius, (-size / 2 - centre - low) / share)
-        if radius > found[0] + 0.5 or (
-            abs(radius - found[0]) <= 0.5 and abs(centre) < abs(found[1])
-        ):
-            found = (radius, centre)
-    return found
+    """Lowest and highest coordinate along one axis of the labels and the spoke tips, for a web
+    of `radius` around 0; `spans` are the labels' extents at radius 0."""
+    lows = [low + radius * share for share, (low, _) in zip(shares, spans, strict=True)]
+    highs = [high + radius * share for share, (_, high) in zip(shares, spans, strict=True)]
+    tips = [radius * share for share in shares]
+    return min(*lows, *tips), max(*highs, *tips)
 
 
 def _fit(
     angles: Sequence[float], sizes: Sequence[tuple[float, float]], width: float, height: float
 ) -> tuple[float, float, float]:
-    """The largest web, and where its centre goes, whose labels stay inside a width × height
-    area. Each box moves linearly with the radius, so every edge bounds the radius for a given
-    centre; one long label on one side may pull the centre a little the other way."""
+    """The largest web whose labels fit a width × height area, and the offset of its centre
+    that puts labels and web in the middle of that area: a long label on one side or a web
+    that is lopsided, like a triangle, moves the centre the other way."""
     base = _label_boxes(angles, sizes, 0.0)
-    rx, cx = _best([math.cos(a) for a in angles], [(b[0], b[2]) for b in base], width)
-    ry, cy = _best([math.sin(a) for a in angles], [(b[1], b[3]) for b in base], height)
-    return min(rx, ry), cx, cy
+    axes = (
+        ([math.cos(a) for a in angles], [(b[0], b[2]) for b in base], width),
+        ([math.sin(a) for a in angles], [(b[1], b[3]) for b in base], height),
+    )
+
+    def fits(radius: float) -> bool:
+        for shares, spans, size in axes:
+            low, high = _extent(shares, spans, radius)
+            if high - low > size:
+                return False
+        return True
+
+    # The extent grows with the radius, so the largest radius that fits is found by halving.
+    low, high = MIN_RADIUS, MAX_RADIUS
+    if fits(high):
+        low = high
+    while high - low > 0.5:
+        middle = (low + high) / 2
+        low, high = (middle, high) if fits(middle) else (low, middle)
+    cx, cy = (-sum(_extent(shares, spans, low)) / 2 for shares, spans, _ in axes)
+    return low, cx, cy
 
 
 def _overlap(boxes: Sequence[Box], pad: float = 3.0) -> bool:
@@ -386,36 +393,30 @@ class _Layout:
 
 def _layout(fig: Figure, labels: Sequence[str], angles: Sequence[float], area: Box) -> _Layout:
     """Measure the labels in each style and take the first that fits around a web of fair size
-    without overlap; failing that, the one with the largest web that has no overlap at all."""
+    without overlap; failing that, the largest web without overlap, or else the largest web."""
     renderer = _agg(fig).get_renderer()
-    probe = fig.text(0, 0, "", **_TEXT)
+    probe = fig.text(0, 0, "", linespacing=1.15, **_TEXT)
     width, height = area[2] - area[0], area[3] - area[1]
     middle = ((area[0] + area[2]) / 2, (area[1] + area[3]) / 2)
-    fallback: _Layout | None = None
-    layout: _Layout | None = None
-    for style in _STYLES[0 if len(labels) <= 10 else 1 :]:
-        probe.set_fontsize(style.size)
-        probe.set_linespacing(1.15)
-        sizes = []
-        for label in labels:
-            probe.set_text(wrap_label(label, style.width, style.lines))
-            box = probe.get_window_extent(renderer)
-            sizes.append((box.width, box.height))
-        radius, cx, cy = _fit(angles, sizes, width, height)
-        radius = max(radius, MIN_RADIUS)
-        boxes = _label_boxes(angles, sizes, radius)
-        layout = _Layout(style, radius, (middle[0] + cx, middle[1] + cy), boxes)
-        if False:
-            continue
-        if radius >= GOOD_RADIUS:
-            break
-        if fallback is None or radius > fallback.radius:
-            fallback = layout
-    else:
-        layout = fallback or layout
-    probe.remove()
-    assert layout is not None
-    return layout
+    tried: list[tuple[bool, float, _Layout]] = []
+    try:
+        for style in _STYLES[0 if len(labels) <= 10 else 1 :]:
+            probe.set_fontsize(style.size)
+            sizes = []
+            for label in labels:
+                probe.set_text(wrap_label(label, style.width, style.lines))
+                box = probe.get_window_extent(renderer)
+                sizes.append((box.width, box.height))
+            radius, cx, cy = _fit(angles, sizes, width, height)
+            boxes = _label_boxes(angles, sizes, radius)
+            layout = _Layout(style, radius, (middle[0] + cx, middle[1] + cy), boxes)
+            clear = not _overlap(boxes)
+            if clear and radius >= GOOD_RADIUS:
+                return layout
+            tried.append((clear, radius, layout))
+        return max(tried, key=lambda t: (t[0], t[1]))[2]
+    finally:
+        probe.remove()
 
 
 def _radar(
@@ -508,21 +509,26 @@ def _spread(
 
 def _ring_labels(fig: Figure, plane: Transform, texts: ChartTexts, angles: Sequence[float]) -> None:
     """Just inside each ring, in the middle of the first sector: no spoke runs there, and inside
-    the rim no theme label can."""
+    the rim no theme label can. Each label runs along its ring, so a line between two themes on
+    the same level passes alongside it, not through it. Drawn under the buyer's line and points,
+    which must stay visible."""
     mid = (angles[0] + angles[1]) / 2
     edge = math.cos((angles[0] - angles[1]) / 2)
+    size = 8.5 if len(angles) <= 12 else 8.0
     for r, ring_label in enumerate(texts.rings):
-        at = r * edge
+        at = r * edge - 0.04 if r else 0.16
         fig.text(
             at * math.cos(mid),
-            at * math.sin(mid) - (0.04 if r else -0.04),
+            at * math.sin(mid),
             drawable(ring_label),
             transform=plane,
             ha="center",
-            va="top" if r else "bottom",
-            fontsize=8.5,
+            va="top" if r else "center",
+            rotation=math.degrees(mid) - 90 if r else 0.0,
+            rotation_mode="anchor",
+            fontsize=size,
             color=MUTED,
-            zorder=3,
+            zorder=2.2,
             bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "alpha": 0.8, "lw": 0},
             **_TEXT,
         )
