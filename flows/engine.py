@@ -10,6 +10,7 @@ follows from the spec and the answers (`FlowSpec.slots`), so a new question need
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -69,6 +70,7 @@ class Conversation:
         self.texts = texts or default_texts()
         self.buttons = buttons
         self.summarizer = summarizer
+        default_builder()  # loads and validates the measures at start-up, not on first use
         self.prompter = Prompter(
             self.spec,
             self.texts,
@@ -76,6 +78,7 @@ class Conversation:
             providers={"ambitievoorstel": lambda a: default_builder().ambition_statement(a)},
         )
         self.machine = build_machine()
+        self._lock = threading.Lock()
         self.aliases: dict[str, str] = dict(self.texts.section("command_aliases"))
         self.commands: dict[str, Callable[[Session, str], Reply]] = {
             "start": self._cmd_start,
@@ -100,12 +103,19 @@ class Conversation:
     # The one entry point
 
     def handle(self, user_key: str, event: Event) -> Reply:
+        """Handle one event of one person; safe to call from several threads for different people.
+
+        The shared machine is only touched under a lock; the durable save (the slow part: fsync)
+        happens outside it, so saves of different people overlap. Events of one person must still
+        arrive in order, which the channels guarantee.
+        """
         session = self._load(user_key)
-        self.machine.add_model(session, initial=session.mode)
-        try:
-            reply = self._dispatch(session, event)
-        finally:
-            self.machine.remove_model(session)
+        with self._lock:
+            self.machine.add_model(session, initial=session.mode)
+            try:
+                reply = self._dispatch(session, event)
+            finally:
+                self.machine.remove_model(session)
         self._save(session)
         return reply
 

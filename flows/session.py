@@ -101,14 +101,22 @@ class Session:
             self.set_state("skipped", [*self.skipped, sid])
 
     def next_seq(self) -> int:
-        seq = int(self.user.get("seq") or 0) + 1
+        """A new prompt number, kept with the tender so one answer costs one file write.
+
+        The person's own document also carries it (saved whenever it changes for another
+        reason), so after switching tenders the counter never goes back and an old button
+        from another tender can never look current.
+        """
+        seq = self.seq + 1
         self.user["seq"] = seq
-        self.user_changed = True
+        self.set_state("seq", seq)
+        if self.tender is None:
+            self.user_changed = True
         return seq
 
     @property
     def seq(self) -> int:
-        return int(self.user.get("seq") or 0)
+        return max(int(self.user.get("seq") or 0), int(self.tstate.get("seq") or 0))
 
     def sync_mode(self) -> None:
         """Called by the state machine after every move, so the mode is saved with the person."""

@@ -16,12 +16,13 @@ from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, 
 from telegram.constants import ChatAction, ChatType
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
+from bot import render_pool
 from bot.telegram.keyboards import event_from_callback, keyboard
 from bot.telegram.sender import Sender
 from bot.wiring import user_key_for_telegram
 from flows.engine import Conversation
 from flows.events import DocumentRequest, Event, Reply
-from flows.report.documents import filename, render_all
+from flows.report.files import filename
 from flows.report.splitting import split_message
 from flows.texts import Texts
 
@@ -132,7 +133,10 @@ class PrivateChat:
         if chat is None or user is None:
             return
         async with self.locks[user.id]:
-            reply = self.conversation.handle(user_key_for_telegram(user.id), event)
+            # In a worker thread: the durable save waits for the disk, other buyers need not.
+            reply = await asyncio.to_thread(
+                self.conversation.handle, user_key_for_telegram(user.id), event
+            )
             await self.deliver(Sender(context.bot), chat.id, reply, query)
 
     async def deliver(
@@ -176,7 +180,7 @@ class PrivateChat:
             await sender.bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT)
         except Exception:
             log.debug("chat action mislukt", exc_info=True)
-        files = await asyncio.to_thread(render_all, request)
+        files = await render_pool.render(request)
         caption = self.texts("report.download_caption", name=request.name)
         for fmt, data in files.items():
             name = filename(request, fmt)

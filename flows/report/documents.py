@@ -6,8 +6,6 @@ documents off its event loop while other buyers keep chatting.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,6 +15,7 @@ from flows.report.answers_file import dump_answers
 from flows.report.chart import ambitieweb_png
 from flows.report.context import Report
 from flows.report.docx_doc import report_docx
+from flows.report.files import filename
 from flows.report.markdown import report_markdown
 from flows.report.summary import chat_text, default_builder
 from flows.texts import default_texts
@@ -63,14 +62,6 @@ def render_all(request: DocumentRequest) -> dict[str, bytes]:
         else:
             out[fmt] = _RENDERERS[fmt](report)
     return out
-
-
-def filename(request: DocumentRequest, fmt: str) -> str:
-    base = unicodedata.normalize("NFKD", request.name or "aanbesteding")
-    base = base.encode("ascii", "ignore").decode("ascii")
-    slug = re.sub(r"[^A-Za-z0-9]+", "-", base).strip("-").lower()[:60] or "aanbesteding"
-    suffix = {"png": "ambitieweb.png", "yaml": "antwoorden.yaml"}.get(fmt, f"ambitie.{fmt}")
-    return f"{slug}-{suffix}"
 
 
 def write_documents(request: DocumentRequest, out_dir: Path) -> list[Path]:

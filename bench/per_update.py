@@ -1,0 +1,125 @@
+"""Per-update cost: complete preparations through the real PTB Application, against an echo bot.
+
+Buyers go through the whole Telegram playbook on data directories that already hold 10, 1,000 and
+10,000 tenders. Two passes each: *throughput* with all buyers active at once (each round every
+buyer sends their next update concurrently, as PTB runs them with concurrent updates), and
+*handling time* with one update in flight at a time. The same updates are replayed to a minimal PTB
+echo application on the same offline request class: the baseline, measured in the same run, so the
+ratio means something on a shared, noisy machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import time
+from typing import Any
+
+from telegram import Update
+
+from bench.common import PLAYBOOK, echo_app, next_update, populated_dir, real_app, summary_ms
+from storage import Store
+from tests.offline import press_update, text_update
+
+Trace = list[list[tuple[str, int, str]]]
+
+
+def _record(update: Update) -> tuple[str, int, str]:
+    query = update.callback_query
+    if query is not None:
+        return ("press", query.from_user.id, query.data or "")
+    assert update.message is not None
+    assert update.message.from_user is not None
+    return ("text", update.message.from_user.id, update.message.text or "")
+
+
+async def _timed(app: Any, update: Update) -> float:
+    begin = time.perf_counter()
+    await app.process_update(update)
+    return time.perf_counter() - begin
+
+
+async def _ours_pass(
+    count: int, buyers: int, concurrent: bool, base: int
+) -> tuple[list[float], float, Trace]:
+    data = populated_dir(count)
+    try:
+        app, request = await real_app(data)
+        users = [base + i for i in range(buyers)]
+        latencies: list[float] = []
+        trace: Trace = []
+        start = time.perf_counter()
+        for step in PLAYBOOK:
+            updates = [next_update(app, request, user, step) for user in users]
+            trace.append([_record(u) for u in updates])
+            if concurrent:
+                latencies += await asyncio.gather(*(_timed(app, u) for u in updates))
+            else:
+                for update in updates:
+                    latencies.append(await _timed(app, update))
+        total = time.perf_counter() - start
+        store = Store(data)
+        done = sum(1 for u in users if (store.get_user(f"tg-{u}") or {}).get("mode") == "finished")
+        await app.shutdown()
+        assert done == buyers, f"{buyers - done} van {buyers} kopers kwamen niet aan het eind"
+        assert not request.problems, request.problems[:3]
+        return latencies, total, trace
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
+
+
+async def _echo_pass(trace: Trace, concurrent: bool) -> tuple[list[float], float]:
+    app, _ = await echo_app()
+    latencies: list[float] = []
+    start = time.perf_counter()
+    for round_ in trace:
+        updates = [
+            press_update(app.bot, user, payload)
+            if kind == "press"
+            else text_update(app.bot, user, payload)
+            for kind, user, payload in round_
+        ]
+        if concurrent:
+            latencies += await asyncio.gather(*(_timed(app, u) for u in updates))
+        else:
+            for update in updates:
+                latencies.append(await _timed(app, update))
+    total = time.perf_counter() - start
+    await app.shutdown()
+    return latencies, total
+
+
+async def measure(
+    sizes: tuple[int, ...] = (10, 1_000, 10_000), buyers: int = 20
+) -> list[dict[str, Any]]:
+    rows = []
+    for count in sizes:
+        lat_c, total_c, trace = await _ours_pass(count, buyers, True, 50_000_000)
+        lat_s, _, _ = await _ours_pass(count, buyers, False, 60_000_000)
+        echo_c, echo_total = await _echo_pass(trace, True)
+        echo_s, _ = await _echo_pass(trace, False)
+        ours_rate = len(lat_c) / total_c
+        echo_rate = len(echo_c) / echo_total
+        rows.append(
+            {
+                "stored_tenders": count,
+                "buyers": buyers,
+                "updates": len(lat_c),
+                "updates_per_s": round(ours_rate, 1),
+                "echo_updates_per_s": round(echo_rate, 1),
+                "ratio_to_echo": round(ours_rate / echo_rate, 3),
+                "handling": summary_ms(lat_s),
+                "echo_handling": summary_ms(echo_s),
+            }
+        )
+    return rows
+
+
+if __name__ == "__main__":
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--buyers", type=int, default=20)
+    args = parser.parse_args()
+    print(json.dumps(asyncio.run(measure(buyers=args.buyers)), indent=2))
