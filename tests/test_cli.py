@@ -81,7 +81,8 @@ def test_unreadable_data_file_stops_start_up_and_is_left_alone(tmp_path: Path) -
 def test_telegram_without_token_is_one_line_and_exit_2(tmp_path: Path) -> None:
     result = run(["telegram", "--data-dir", "data"], tmp_path)
     assert result.returncode == 2
-    assert result.stderr.count("\n") == 1 and "TELEGRAM_BOT_TOKEN" in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert "TELEGRAM_BOT_TOKEN" in result.stderr
 
 
 def test_malformed_token_is_refused_without_echoing_it(tmp_path: Path) -> None:

@@ -66,7 +66,8 @@ def test_almost_empty_session_renders_with_open_points() -> None:
     assert report.open_points
     assert any("thema's" in p for p in report.open_points)
     text = "\n".join(chat_summary(request))
-    assert "Open punten" in text and "Nog geen thema's gekozen" in text
+    assert "Open punten" in text
+    assert "Nog geen thema's gekozen" in text
     markdown = report_markdown(report)
     assert "## Open punten" in markdown
     for fmt in ("docx", "md", "png", "txt"):
@@ -141,4 +142,5 @@ def test_render_cli_refuses_a_broken_file(
     bad.write_text("inkoopkompas: 1\nantwoorden: [", encoding="utf-8")
     assert main(["render", str(bad), "--format", "md", "-o", str(tmp_path / "x.md")]) == 2
     err = capsys.readouterr().err
-    assert "kapot.yaml" in err and "Traceback" not in err
+    assert "kapot.yaml" in err
+    assert "Traceback" not in err

@@ -1,4 +1,4 @@
-"""Names of the downloadable files, kept apart from the renderers so naming needs no heavy imports."""
+"""Names of the downloadable files, apart from the renderers so naming needs no heavy imports."""
 
 from __future__ import annotations
 
