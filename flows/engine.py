@@ -155,9 +155,9 @@ class Conversation:
         if event.kind == "action":
             return self._command(s, event.command, "")
         if event.kind == "media":
-            return self._again(s, self.texts("media_refused", what=event.text))
+            return self._reply(s, self.texts("media_refused", what=event.text))
         if event.kind == "edited":
-            return self._again(s, self.texts("edited_ignored"))
+            return self._reply(s, self.texts("edited_ignored"))
         if s.state == "asking":
             return self._on_answer(s, event)
         if s.state in MENU_MODES:
@@ -170,12 +170,10 @@ class Conversation:
     def _command(self, s: Session, name: str, arg: str) -> Reply:
         handler = self.commands.get(self._canonical(name))
         if handler is None:
-            return self._again(s, self.texts("unknown_command", name=shorten(name, 40)))
-        if s.tender is None and handler not in (self._cmd_help, self._cmd_delete, self._cmd_resume):
-            if handler is self._cmd_new:
-                return self._start_tender(s, greeting=self.texts("greeting"))
-            if not self.repo.list_tenders(s.user_key):
-                return self._start_tender(s, greeting=self.texts("greeting"))
+            return self._reply(s, self.texts("unknown_command", name=shorten(name, 40)))
+        without_tender = (self._cmd_help, self._cmd_delete, self._cmd_resume, self._cmd_new)
+        if s.tender is None and handler not in without_tender:
+            # Nothing active (new, or the active one was deleted): pick one, or start the first.
             return self._cmd_resume(s, "")
         return handler(s, arg.strip())
 
@@ -236,9 +234,6 @@ class Conversation:
         messages = [Message(t) for t in texts if t]
         return Reply((*messages, self._view(s)), **kwargs)
 
-    def _again(self, s: Session, text: str) -> Reply:
-        return self._reply(s, text)
-
     def _stale(self, s: Session) -> Reply:
         return self._reply(s, self.texts("stale_button"), toast=self.texts("stale_toast"))
 
@@ -289,11 +284,11 @@ class Conversation:
                 rest = [c.value for c in choices if c.value not in draft]
                 return self._record(s, slot, draft + rest)
             if not draft:
-                return self._again(s, self.texts("invalid.pick_at_least_one"))
+                return self._reply(s, self.texts("invalid.pick_at_least_one"))
             return self._record(s, slot, draft)
         value = parse(q, choices, event.text, self.spec.text_max)
         if isinstance(value, Invalid):
-            return self._again(s, self.texts(f"invalid.{value.key}", **value.params))
+            return self._reply(s, self.texts(f"invalid.{value.key}", **value.params))
         if q.kind == "multi" and self.buttons:
             added = [v for v in value if v not in draft]
             s.set_state("draft", draft + added)
@@ -327,7 +322,7 @@ class Conversation:
             "answered", value=self.prompter.answer_label(q.id, value), optional=q.optional
         )
         self._advance(s, slot)
-        return self._reply(s, *notes, toast=None, extras={"answered": answered})
+        return self._reply(s, *notes, answered=answered)
 
     def _missing_pillars(
         self, qid: str, value: Any, tag: str, required: Sequence[str]
@@ -381,7 +376,7 @@ class Conversation:
             typed = clean_text(event.text)
             index = int(typed) - 1 if typed.isdigit() else -1
         if not 0 <= index < len(values):
-            return self._again(s, self.texts("menu.pick_number", count=len(values)))
+            return self._reply(s, self.texts("menu.pick_number", count=len(values)))
         choice = values[index]
         match menu.get("kind"):
             case "jump_step":
@@ -434,7 +429,8 @@ class Conversation:
         self._remember_return(s)
         slots = [x for x in self._slots(s) if x.step.id == step_id]
         labels = [
-            ("✓ " if x.id in s.answers else "") + shorten(self.prompter_plain(x), 60) for x in slots
+            ("✓ " if x.id in s.answers else "") + shorten(plain(self.prompter.question_text(x)), 60)
+            for x in slots
         ]
         step = self.spec.step(step_id)
         menu = {
@@ -444,9 +440,6 @@ class Conversation:
             "title": step.title,
         }
         return self._open_menu(s, "open_jump", menu)
-
-    def prompter_plain(self, slot: Slot) -> str:
-        return plain(self.prompter.question_text(slot))
 
     def _jump_to(self, s: Session, sid: str) -> Reply:
         s.menu = None
@@ -581,7 +574,7 @@ class Conversation:
             if previous in ids and previous != s.cursor:
                 break
         if previous is None:
-            return self._again(s, self.texts("first_question"))
+            return self._reply(s, self.texts("first_question"))
         s.menu = None
         s.set_state("return_to", None)
         s.cursor = previous
@@ -591,9 +584,9 @@ class Conversation:
     def _cmd_skip(self, s: Session, arg: str) -> Reply:
         slot = self._current_slot(s, self._slots(s)) if s.state == "asking" else None
         if slot is None:
-            return self._again(s, self.texts("nothing_to_skip"))
+            return self._reply(s, self.texts("nothing_to_skip"))
         if not slot.question.optional:
-            return self._again(s, self.texts("cannot_skip", kind=slot.question.kind))
+            return self._reply(s, self.texts("cannot_skip", kind=slot.question.kind))
         s.skip(slot.id)
         self._advance(s, slot)
         return self._reply(s, self.texts("skipped"))
@@ -601,7 +594,7 @@ class Conversation:
     def _cmd_keep(self, s: Session, arg: str) -> Reply:
         slot = self._current_slot(s, self._slots(s)) if s.state == "asking" else None
         if slot is None or slot.id not in s.answers:
-            return self._again(s, self.texts("nothing_to_keep"))
+            return self._reply(s, self.texts("nothing_to_keep"))
         self._advance(s, slot)
         return self._reply(s)
 

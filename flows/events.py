@@ -8,7 +8,7 @@ text is HTML-safe rich text: user input is always escaped by the templates, and 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 EventKind = Literal["text", "pick", "done", "action", "command", "media", "edited"]
@@ -96,7 +96,8 @@ class Reply:
     messages: tuple[Message, ...] = ()
     documents: DocumentRequest | None = None
     toast: str | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
+    answered: str | None = None
+    """How the answer just recorded reads, so a channel can show it on the question's message."""
 
     @property
     def prompt(self) -> Message | None:

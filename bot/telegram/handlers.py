@@ -146,7 +146,7 @@ class PrivateChat:
             await sender.answer_callback(query, reply.toast)
         source = query.message if query is not None else None
         source_id = source.message_id if source is not None else None
-        answered = reply.extras.get("answered")
+        answered = reply.answered
         if source_id is not None and answered and source is not None:
             original = getattr(source, "text_html", None) or ""
             done = f"{original}\n\n<b>{html.escape(str(answered), quote=False)}</b>"
