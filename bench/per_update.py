@@ -89,13 +89,61 @@ async def _echo_pass(trace: Trace, concurrent: bool) -> tuple[list[float], float
     return latencies, total
 
 
+class Breakdown:
+    """Wall time spent inside the conversation and inside the durable save, per update."""
+
+    def __init__(self) -> None:
+        self.handle = 0.0
+        self.save = 0.0
+
+    def __enter__(self) -> Breakdown:
+        from flows.engine import Conversation
+        from storage import Store as StoreClass
+
+        self._handle, self._save = Conversation.handle, StoreClass.save_tender
+        outer = self
+
+        def handle(conv: Any, *args: Any) -> Any:
+            begin = time.perf_counter()
+            try:
+                return outer._handle(conv, *args)
+            finally:
+                outer.handle += time.perf_counter() - begin
+
+        def save(store: Any, *args: Any) -> Any:
+            begin = time.perf_counter()
+            try:
+                return outer._save(store, *args)
+            finally:
+                outer.save += time.perf_counter() - begin
+
+        Conversation.handle = handle  # type: ignore[method-assign]
+        StoreClass.save_tender = save  # type: ignore[method-assign]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        from flows.engine import Conversation
+        from storage import Store as StoreClass
+
+        Conversation.handle = self._handle  # type: ignore[method-assign]
+        StoreClass.save_tender = self._save  # type: ignore[method-assign]
+
+
 async def measure(
     sizes: tuple[int, ...] = (10, 1_000, 10_000), buyers: int = 20
 ) -> list[dict[str, Any]]:
     rows = []
     for count in sizes:
         lat_c, total_c, trace = await _ours_pass(count, buyers, True, 50_000_000)
-        lat_s, _, _ = await _ours_pass(count, buyers, False, 60_000_000)
+        with Breakdown() as spent:
+            lat_s, _, _ = await _ours_pass(count, buyers, False, 60_000_000)
+        n = len(lat_s)
+        per_update_ms = {
+            "total": round(sum(lat_s) / n * 1000, 3),
+            "durable_save": round(spent.save / n * 1000, 3),
+            "conversation_without_save": round((spent.handle - spent.save) / n * 1000, 3),
+            "ptb_and_delivery": round((sum(lat_s) - spent.handle) / n * 1000, 3),
+        }
         echo_c, echo_total = await _echo_pass(trace, True)
         echo_s, _ = await _echo_pass(trace, False)
         ours_rate = len(lat_c) / total_c
@@ -109,6 +157,7 @@ async def measure(
                 "echo_updates_per_s": round(echo_rate, 1),
                 "ratio_to_echo": round(ours_rate / echo_rate, 3),
                 "handling": summary_ms(lat_s),
+                "breakdown_ms_per_update": per_update_ms,
                 "echo_handling": summary_ms(echo_s),
             }
         )

@@ -175,6 +175,18 @@ def write_results(results: dict[str, Any], path: Path) -> None:
         )
     lines += [
         "",
+        "Where one update's time goes (one update in flight, mean per update):",
+        "",
+        "| stored tenders | total ms | durable save (fsync file + directory) | conversation without save | PTB and delivery | echo total |",
+        "|---|---|---|---|---|---|",
+        *[
+            f"| {r['stored_tenders']:,} | {b['total']} | {b['durable_save']} | {b['conversation_without_save']} | {b['ptb_and_delivery']} | {r['echo_handling']['mean_ms']} |"
+            for r in pu
+            for b in [r["breakdown_ms_per_update"]]
+        ],
+    ]
+    lines += [
+        "",
         f"{pu[0]['buyers']} buyers go through the complete Telegram playbook ({pu[0]['updates']} updates), "
         "throughput with all of them active at once, handling time with one update in flight.",
         "",

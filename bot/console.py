@@ -48,6 +48,8 @@ class Console:
         self.echo = echo
 
     def show(self, reply: Reply) -> None:
+        if not self.echo:
+            self.out.write("\n")
         for message in reply.messages:
             self.out.write(self.render(message) + "\n\n")
         if reply.documents is not None and self.write_documents is not None:
