@@ -39,6 +39,13 @@ async def _timed(app: Any, update: Update) -> float:
     return time.perf_counter() - begin
 
 
+async def _round(app: Any, updates: list[Update], concurrent: bool) -> list[float]:
+    """One round: every buyer's next update, all at once or one after the other."""
+    if concurrent:
+        return list(await asyncio.gather(*(_timed(app, u) for u in updates)))
+    return [await _timed(app, u) for u in updates]
+
+
 async def _ours_pass(
     count: int, buyers: int, concurrent: bool, base: int
 ) -> tuple[list[float], float, Trace]:
@@ -52,11 +59,7 @@ async def _ours_pass(
         for step in PLAYBOOK:
             updates = [next_update(app, request, user, step) for user in users]
             trace.append([_record(u) for u in updates])
-            if concurrent:
-                latencies += await asyncio.gather(*(_timed(app, u) for u in updates))
-            else:
-                for update in updates:
-                    latencies.append(await _timed(app, update))
+            latencies += await _round(app, updates, concurrent)
         total = time.perf_counter() - start
         store = Store(data)
         done = sum(1 for u in users if (store.get_user(f"tg-{u}") or {}).get("mode") == "finished")
@@ -79,11 +82,7 @@ async def _echo_pass(trace: Trace, concurrent: bool) -> tuple[list[float], float
             else text_update(app.bot, user, payload)
             for kind, user, payload in round_
         ]
-        if concurrent:
-            latencies += await asyncio.gather(*(_timed(app, u) for u in updates))
-        else:
-            for update in updates:
-                latencies.append(await _timed(app, update))
+        latencies += await _round(app, updates, concurrent)
     total = time.perf_counter() - start
     await app.shutdown()
     return latencies, total

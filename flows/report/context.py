@@ -7,7 +7,7 @@ disagree. All strings here are plain text (not escaped); each renderer escapes f
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -152,44 +152,25 @@ class ReportBuilder:
             )
             return tuple(MeasureRow(m.text, m.type, m.indicator.rstrip(".")) for m in found)
 
+        def row(th: advice.ThemeChoice, reason: str, level: int, award: bool) -> AdviceRow:
+            return AdviceRow(
+                th.label, th.level, reason, th.goal, th.indicator, measures_for(th, level, award)
+            )
+
         requirements: list[AdviceRow] = []
         award: list[AdviceRow] = []
         for p in placements:
             th = p.theme
             reason = plain(t(p.reason.key, **p.reason.params))
             if p.route == "gunningscriterium":
-                award.append(
-                    AdviceRow(
-                        th.label,
-                        th.level,
-                        reason,
-                        th.goal,
-                        th.indicator,
-                        measures_for(th, th.level or 2, award=True),
-                        tuple(plain(t(f"advice.extra.{e}")) for e in p.extras),
-                    )
-                )
+                extras = tuple(plain(t(f"advice.extra.{e}")) for e in p.extras)
+                award.append(replace(row(th, reason, th.level or 2, True), extras=extras))
+                minimum = plain(t("advice.reason.minimum_of_award", priority=th.priority))
                 requirements.append(
-                    AdviceRow(
-                        th.label,
-                        1,
-                        plain(t("advice.reason.minimum_of_award", priority=th.priority)),
-                        None,
-                        None,
-                        measures_for(th, 1, award=False),
-                    )
+                    replace(row(th, minimum, 1, False), level=1, own_goal=None, own_indicator=None)
                 )
             elif p.route == "eis":
-                requirements.append(
-                    AdviceRow(
-                        th.label,
-                        th.level,
-                        reason,
-                        th.goal,
-                        th.indicator,
-                        measures_for(th, th.level or 1, award=False),
-                    )
-                )
+                requirements.append(row(th, reason, th.level or 1, False))
         collab = advice.collaboration(spec, a)
         factor_labels = tuple(
             plain(
