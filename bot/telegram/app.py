@@ -28,8 +28,10 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
+from bot import render_pool
 from bot.config import Settings
 from bot.logging_setup import setup_logging
+from bot.telegram.group import register_group_handlers
 from bot.telegram.handlers import PrivateChat
 from bot.wiring import StorageProblem, open_store
 from flows.engine import Conversation
@@ -63,7 +65,7 @@ def build_application(
         )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
-    builder = builder.post_init(lambda app: register_commands(app, texts))
+    builder = builder.post_init(lambda app: start_up(app, texts))
     app = builder.build()
 
     conversation = Conversation(store, buttons=True, summarizer=chat_summary)
@@ -72,6 +74,9 @@ def build_application(
     app.add_handler(TypeHandler(Update, chat.gate), group=-1)
     private = filters.ChatType.PRIVATE
     new = filters.UpdateType.MESSAGE
+    # Team ambition check (bot/telegram/group.py): registered first so its commands and its
+    # "g:" buttons are answered there, before the private chat's catch-all handlers.
+    register_group_handlers(app, store)
     app.add_handler(MessageHandler(new & filters.COMMAND, chat.on_command))
     app.add_handler(MessageHandler(private & filters.UpdateType.EDITED_MESSAGE, chat.on_edited))
     app.add_handler(MessageHandler(new & private & filters.TEXT & ~filters.COMMAND, chat.on_text))
@@ -81,6 +86,11 @@ def build_application(
     app.add_handler(CallbackQueryHandler(chat.on_callback))
     app.add_error_handler(chat.on_error)
     return app
+
+
+async def start_up(app: Application[Any, Any, Any, Any, Any, Any], texts: Texts) -> None:
+    await register_commands(app, texts)
+    await render_pool.warm_up()
 
 
 async def register_commands(app: Application[Any, Any, Any, Any, Any, Any], texts: Texts) -> None:
