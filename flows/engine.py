@@ -509,7 +509,7 @@ class Conversation:
             s.user = {"mode": "asking", "active": None, "seq": s.seq}
             s.user_changed = False
             s.tender_changed = False
-            return Reply((Message(self.texts("deleted_all")),))
+            return Reply((Message(self.texts("deleted_all")),), forgotten=True)
         self.repo.delete_tender(s.user_key, target)
         if s.tender is not None and s.tender.id == target:
             s.tender = None

@@ -98,6 +98,8 @@ class Reply:
     toast: str | None = None
     answered: str | None = None
     """How the answer just recorded reads, so a channel can show it on the question's message."""
+    forgotten: bool = False
+    """The person deleted all their data: a channel removes what it keeps of them too."""
 
     @property
     def prompt(self) -> Message | None:

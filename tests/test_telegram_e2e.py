@@ -302,3 +302,18 @@ async def test_restart_mid_flow_and_token_never_logged(fake: FakeBotApi, tmp_pat
     assert "getUpdates" in logged  # DEBUG logging really was on
     assert TOKEN not in logged
     assert TOKEN.split(":")[1] not in logged
+
+
+async def test_delete_all_data_also_removes_an_open_private_scan(
+    bot: FakeBotApi, tmp_path: Path
+) -> None:
+    b = Buyer(bot, 960)
+    await b.say("/start")
+    await b.say("/ambitiecheck", expect="Milieu")
+    scan = tmp_path / "data" / "groups" / "tg-scan-960.json"
+    assert scan.exists()
+    await b.say("/verwijder", expect="Wat wil je verwijderen")
+    await b.tap("Al mijn gegevens", expect="Weet je zeker")
+    await b.tap("Ja, verwijderen", expect="Al je gegevens zijn verwijderd")
+    await bot.await_for(lambda: not scan.exists() or None)
+    assert not (tmp_path / "data" / "users" / "tg-960").exists()

@@ -31,7 +31,7 @@ from telegram.request import BaseRequest
 from bot import render_pool
 from bot.config import Settings
 from bot.logging_setup import setup_logging
-from bot.telegram.group import register_group_handlers
+from bot.telegram.group import register_group_handlers, scan_key
 from bot.telegram.handlers import PrivateChat
 from bot.wiring import StorageProblem, open_store
 from flows.engine import Conversation
@@ -69,7 +69,12 @@ def build_application(
     app = builder.build()
 
     conversation = Conversation(store, buttons=True, summarizer=chat_summary)
-    chat = PrivateChat(conversation, texts, settings.allowed_users)
+    chat = PrivateChat(
+        conversation,
+        texts,
+        settings.allowed_users,
+        forget=lambda user_id: store.delete_group(scan_key(user_id)),
+    )
     app.bot_data["private_chat"] = chat
     app.add_handler(TypeHandler(Update, chat.gate), group=-1)
     private = filters.ChatType.PRIVATE

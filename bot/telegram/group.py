@@ -240,10 +240,14 @@ class BoardRefresher:
 # The handlers
 
 
+def scan_key(user_id: int) -> str:
+    return f"tg-scan-{user_id}"
+
+
 def chat_key(chat: Chat, user: User) -> str:
     """A private scan is the person's own; a group's checks belong to the group."""
     if chat.type == ChatType.PRIVATE:
-        return f"tg-scan-{user.id}"
+        return scan_key(user.id)
     return f"tg-group-{chat.id}"
 
 

@@ -11,6 +11,7 @@ import asyncio
 import html
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatAction, ChatType
@@ -57,10 +58,12 @@ class PrivateChat:
         conversation: Conversation,
         texts: Texts,
         allowed_users: frozenset[int] | None = None,
+        forget: Callable[[int], None] | None = None,
     ) -> None:
         self.conversation = conversation
         self.texts = texts
         self.allowed = allowed_users
+        self.forget = forget
         self.locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
         self.last_prompt: dict[int, int] = {}
 
@@ -137,6 +140,8 @@ class PrivateChat:
             reply = await asyncio.to_thread(
                 self.conversation.handle, user_key_for_telegram(user.id), event
             )
+            if reply.forgotten and self.forget is not None:
+                await asyncio.to_thread(self.forget, user.id)
             await self.deliver(Sender(context.bot), chat.id, reply, query)
 
     async def deliver(
