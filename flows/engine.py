@@ -286,7 +286,7 @@ class Conversation:
             if not draft:
                 return self._reply(s, self.texts("invalid.pick_at_least_one"))
             return self._record(s, slot, draft)
-        value = parse(q, choices, event.text, self.spec.text_max)
+        value = parse(q, choices, event.text, q.max_length or self.spec.text_max)
         if isinstance(value, Invalid):
             return self._reply(s, self.texts(f"invalid.{value.key}", **value.params))
         if q.kind == "multi" and self.buttons:

@@ -80,6 +80,7 @@ class Question:
     notes: Mapping[str, str] = field(default_factory=dict)
     coverage: Coverage | None = None
     scale: bool = False
+    max_length: int | None = None
     repeat_for: str | None = None
     order_by: str | None = None
     export_as: str | None = None
@@ -335,6 +336,7 @@ class _Builder:
             notes=notes,
             coverage=coverage,
             scale=bool(raw.get("scale", False)),
+            max_length=int(raw["max_length"]) if raw.get("max_length") else None,
             repeat_for=repeat_for,
             order_by=order_by,
             export_as=export_as,

@@ -334,3 +334,12 @@ def test_old_button_never_answers_another_question(tapped: Driver, store: Store)
     assert answers(store, "tg-1")["categorie"] == "catering"
     assert "organisatie" not in answers(store, "tg-1")
     assert tapped.last.toast
+
+
+def test_tender_name_has_its_own_sane_maximum(typed: Driver, store: Store) -> None:
+    typed.say("/start")
+    typed.say("n" * 121)
+    assert "121 tekens" in typed.text
+    assert "Hoe noem je deze aanbesteding?" in typed.text
+    typed.say("n" * 120)
+    assert answers(store, "cli-test")["naam"] == "n" * 120

@@ -144,3 +144,12 @@ def test_render_cli_refuses_a_broken_file(
     err = capsys.readouterr().err
     assert "kapot.yaml" in err
     assert "Traceback" not in err
+
+
+def test_word_file_accepts_a_tender_name_longer_than_a_document_property() -> None:
+    # Found by fuzzing: Word's core properties hold 255 characters at most.
+    long_name = "é" * 1850
+    data = render_bytes(DocumentRequest("t", long_name, {"naam": long_name}), "docx")
+    document = docx.Document(io.BytesIO(data))
+    assert len(document.core_properties.title) <= 255
+    assert long_name in "\n".join(p.text for p in document.paragraphs)

@@ -27,6 +27,7 @@ from docx.shared import Cm, Mm, Pt, RGBColor
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 
+from flows.prompting import shorten
 from flows.report.context import QA, AdviceRow, Report
 from flows.texts import prompts_dir
 
@@ -40,6 +41,9 @@ FOOTER_GREY = RGBColor(0x6B, 0x72, 0x80)
 FOOTER_TITLE = 60
 
 _NOT_XML = re.compile("[^\t\n\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+CORE_PROPERTY_MAX = 255
 
 
 def clean(text: str) -> str:
@@ -121,7 +125,8 @@ def _setup(doc: DocxDocument, report: Report, t: DocxTexts) -> None:
     for side in ("left_margin", "right_margin", "top_margin", "bottom_margin"):
         setattr(section, side, Cm(2.5))
     props = doc.core_properties
-    props.title = clean(t("core_title", title=report.title))
+    # Word's document properties hold at most 255 characters; the title page keeps the full name.
+    props.title = shorten(clean(t("core_title", title=report.title)), CORE_PROPERTY_MAX)
     props.author = props.last_modified_by = t("author")
     props.subject = t("subject")
     props.language = LANGUAGE
