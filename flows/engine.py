@@ -11,6 +11,7 @@ follows from the spec and the answers (`FlowSpec.slots`), so a new question need
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -31,17 +32,17 @@ TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "ask", "source": "*", "dest": "asking"},
     {"trigger": "finish", "source": "*", "dest": "finished"},
     {"trigger": "pause", "source": "*", "dest": "paused"},
-    {
-        "trigger": "open_jump",
-        "source": ["asking", "finished", "paused", "jumping"],
-        "dest": "jumping",
-    },
+    {"trigger": "open_jump", "source": "*", "dest": "jumping"},
     {"trigger": "open_resume", "source": "*", "dest": "resuming"},
     {"trigger": "open_delete", "source": "*", "dest": "deleting"},
     {"trigger": "ask_confirm", "source": "deleting", "dest": "confirming"},
 ]
 ALL = "__alles__"
 Summarizer = Callable[[DocumentRequest], list[str]]
+
+
+def time_ms() -> int:
+    return time.time_ns() // 1_000_000
 
 
 def build_machine() -> Machine:
@@ -129,7 +130,9 @@ class Conversation:
     def _load(self, user_key: str) -> Session:
         user = self.repo.get_user(user_key)
         if user is None:
-            user = {"created": now_iso(), "mode": "asking", "active": None, "seq": 0}
+            # A new person's prompt numbers start at the clock (in ms), not at 0: after "delete all
+            # my data" nothing of them is kept, yet their old buttons must still be recognised.
+            user = {"created": now_iso(), "mode": "asking", "active": None, "seq": time_ms()}
         tender = None
         if user.get("active"):
             tender = self.repo.get_tender(user_key, str(user["active"]))
@@ -471,8 +474,7 @@ class Conversation:
         if tender is None:
             self._go(s, "ask")
             return self._reply(s, self.texts("tender_gone"))
-        s.tender = tender
-        s.user["active"] = tender.id
+        s.switch_to(tender)
         self._go(s, "ask")
         return self._reply(s, self.texts("switched", name=self._name(s)))
 
@@ -505,22 +507,16 @@ class Conversation:
         s.menu = None
         if target == ALL:
             self.repo.delete_user(s.user_key)
-            s.tender = None
-            s.user = {"mode": "asking", "active": None, "seq": s.seq}
-            s.user_changed = False
-            s.tender_changed = False
+            s.switch_to(None)
+            s.user_changed = False  # nothing of this person stays on disk
             return Reply((Message(self.texts("deleted_all")),), forgotten=True)
         self.repo.delete_tender(s.user_key, target)
         if s.tender is not None and s.tender.id == target:
-            s.tender = None
-            s.tender_changed = False
             rest = self.repo.list_tenders(s.user_key)
-            s.user["active"] = rest[0]["id"] if rest else None
-            s.user_changed = True
-            if not rest:
+            s.switch_to(self.repo.get_tender(s.user_key, str(rest[0]["id"])) if rest else None)
+            if s.tender is None:
                 self._go(s, "ask")
                 return Reply((Message(self.texts("deleted_last")),))
-            s.tender = self.repo.get_tender(s.user_key, str(rest[0]["id"]))
         self._go(s, "ask")
         return self._reply(s, self.texts("deleted_tender", name=self._name(s)))
 
@@ -542,9 +538,8 @@ class Conversation:
         tender = self.repo.create_tender(
             s.user_key, {"name": self.texts("unnamed"), "created": now_iso()}
         )
-        s.tender = tender
+        s.switch_to(tender)
         s.tender_changed = True
-        s.user["active"] = tender.id
         s.menu = None
         self._go(s, "ask")
         s.cursor = None

@@ -115,12 +115,11 @@ class Prompter:
             if q.kind == "order" and draft and choice.value in draft:
                 label = f"{draft.index(choice.value) + 1}. {label}"
             options.append(Option(label, key, repr(choice.value) in selected))
-        extra_other = [
-            v for v in (draft if draft is not None else current or []) if q.kind == "multi"
-        ]
-        for value in extra_other:
-            if value not in [c.value for c in choices]:
-                options.append(Option(str(value), str(len(options) + 1), True))
+        if q.kind == "multi":
+            known = [c.value for c in choices]
+            for value in draft if draft is not None else current or []:
+                if value not in known:
+                    options.append(Option(str(value), str(len(options) + 1), True))
         actions: list[Action] = []
         if can_go_back:
             actions.append(Action(self.texts("action.back"), "terug"))

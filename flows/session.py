@@ -118,6 +118,18 @@ class Session:
     def seq(self) -> int:
         return max(int(self.user.get("seq") or 0), int(self.tstate.get("seq") or 0))
 
+    def switch_to(self, tender: TenderData | None) -> None:
+        """Make another tender (or none) the active one, carrying the prompt counter over.
+
+        The counter must never go back, or a button from the previous tender could match a new
+        prompt; the person's document is saved with the highest number seen so far.
+        """
+        self.user["seq"] = self.seq
+        self.tender = tender
+        self.tender_changed = False
+        self.user["active"] = tender.id if tender is not None else None
+        self.user_changed = True
+
     def sync_mode(self) -> None:
         """Called by the state machine after every move, so the mode is saved with the person."""
         self.set_mode(self.state)

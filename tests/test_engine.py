@@ -343,3 +343,34 @@ def test_tender_name_has_its_own_sane_maximum(typed: Driver, store: Store) -> No
     assert "Hoe noem je deze aanbesteding?" in typed.text
     typed.say("n" * 120)
     assert answers(store, "cli-test")["naam"] == "n" * 120
+
+
+def test_prompt_numbers_never_repeat_across_tenders_and_deletion(tapped: Driver) -> None:
+    # Found by fuzzing: after /nieuw or "delete everything" the counter went back, so an old
+    # button could match a new prompt and answer the wrong question.
+    tapped.run(["/start", "Tender A"])
+    old = tapped.prompt
+    tapped.run(["/help", "/nieuw", "Tender B"])
+    for _ in range(6):
+        tapped.send(Event.pick(1, old.seq))
+        assert "eerdere vraag" in tapped.text
+    tapped.run(["/verwijder"])
+    tapped.tap("Al mijn gegevens")
+    tapped.tap("Ja, verwijderen")
+    tapped.run(["/start", "Tender C"])
+    for _ in range(6):
+        tapped.send(Event.pick(1, old.seq))
+        assert "eerdere vraag" in tapped.text
+
+
+@pytest.mark.parametrize("menu", ["/hervat", "/verwijder", "/wijzig"])
+def test_jump_menu_opens_from_any_other_menu(typed: Driver, menu: str) -> None:
+    # Found by fuzzing: /wijzig while another menu was open raised a state-machine error.
+    typed.run(["/start", "A", "/nieuw", "B", menu, "/wijzig"])
+    assert "Naar welke stap wil je?" in typed.text
+
+
+def test_back_to_an_answered_yes_no_question(typed: Driver) -> None:
+    # Found by fuzzing: the prompt tried to list a yes/no answer as if it were a list.
+    typed.run(["/start", "A", "1", "Org", "ja", "/terug"])
+    assert "Je antwoord nu: ja" in typed.text
