@@ -400,9 +400,7 @@ def press_update(
         from_user=User(int(str(BOT["id"])), str(BOT["first_name"]), True),
     )
     message.set_bot(bot)
-    query = CallbackQuery(
-        str(next(_update_ids)), _user(user_id), "ci", message=message, data=data
-    )
+    query = CallbackQuery(str(next(_update_ids)), _user(user_id), "ci", message=message, data=data)
     return _wrap(bot, callback_query=query)
 
 
@@ -424,7 +422,9 @@ def press_on(bot: Any, user_id: int, sent: Sent, data: str) -> Update:
 MEDIA_KINDS = ("sticker", "photo", "voice", "document", "location")
 
 
-def media_update(bot: Any, user_id: int, kind: str = "sticker", caption: str | None = None) -> Update:
+def media_update(
+    bot: Any, user_id: int, kind: str = "sticker", caption: str | None = None
+) -> Update:
     """A message without text, as Telegram sends a sticker, photo, voice note, file or location."""
     content: dict[str, Any]
     if kind == "sticker":
