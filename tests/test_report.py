@@ -153,3 +153,17 @@ def test_word_file_accepts_a_tender_name_longer_than_a_document_property() -> No
     document = docx.Document(io.BytesIO(data))
     assert len(document.core_properties.title) <= 255
     assert long_name in "\n".join(p.text for p in document.paragraphs)
+
+
+def test_ambition_statement_reads_as_one_sentence() -> None:
+    statement = ReportBuilder().build(catering()).ambition
+    assert ".;" not in statement
+    assert not statement.endswith("..")
+    assert statement.startswith("Met Catering hoofdkantoor 2027 willen we in 2030")
+
+
+def test_word_theme_table_states_each_level_once() -> None:
+    document = docx.Document(io.BytesIO(render_bytes(catering(), "docx")))
+    cells = [c.text for t in document.tables for r in t.rows for c in r.cells]
+    assert "3 ambitieus" in cells
+    assert not any("3 – 3" in c for c in cells)

@@ -129,7 +129,7 @@ class ReportBuilder:
                 name=answers.get("naam") or self.texts("unnamed"),
                 year=answers.get("doeljaar"),
                 themes=[t.label for t in top],
-                goals=[t.goal for t in top if t.goal],
+                goals=[t.goal.strip().rstrip(".;!") for t in top if t.goal],
             )
         )
 
