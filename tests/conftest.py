@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from flows.engine import Conversation
 from flows.report.summary import chat_summary
@@ -26,3 +28,11 @@ def typed(store: Store) -> Iterator[Driver]:
 def tapped(store: Store) -> Iterator[Driver]:
     """A buyer in Telegram: options are buttons."""
     return Driver(Conversation(store, buttons=True, summarizer=chat_summary), "tg-1")
+
+
+# Hypothesis budgets. Tests that fix their own max_examples keep it; the stateful fuzzing in
+# tests/test_fuzz.py takes its budget from the profile: small enough for every run by default,
+# large with HYPOTHESIS_PROFILE=thorough (`make fuzz`).
+settings.register_profile("default", max_examples=25, stateful_step_count=30, deadline=None)
+settings.register_profile("thorough", max_examples=400, stateful_step_count=80, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
