@@ -15,6 +15,7 @@ from dotenv import load_dotenv
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.wiring import StorageProblem, open_store, user_key_for_console
+from flows.events import DocumentRequest
 
 EXIT_CONFIG = 2
 EXIT_STORAGE = 3
@@ -66,12 +67,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StorageProblem as exc:
         print(f"inkoopkompas: {exc}", file=sys.stderr)
         return EXIT_STORAGE
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`); everything was saved before it was printed.
+        sys.stderr.close()
+        return 0
 
 
 def run_chat(settings: Settings, user: str | None, out_dir: Path) -> int:
     from bot.console import Console, input_lines
     from flows.engine import Conversation
-    from flows.report.documents import write_documents
     from flows.report.summary import chat_summary
 
     store = open_store(settings.data_dir)
@@ -85,6 +89,13 @@ def run_chat(settings: Settings, user: str | None, out_dir: Path) -> int:
         echo=not sys.stdin.isatty(),
     )
     return console.run(input_lines())
+
+
+def write_documents(request: DocumentRequest, out_dir: Path) -> list[Path]:
+    # Imported on first use: matplotlib and python-docx would add a second to every chat start.
+    from flows.report.documents import write_documents as write
+
+    return write(request, out_dir)
 
 
 def run_render(answers: Path, fmt: str, output: Path) -> int:

@@ -129,14 +129,22 @@ class Conversation:
 
     def _load(self, user_key: str) -> Session:
         user = self.repo.get_user(user_key)
+        new_person = user is None
         if user is None:
             # A new person's prompt numbers start at the clock (in ms), not at 0: after "delete all
             # my data" nothing of them is kept, yet their old buttons must still be recognised.
             user = {"created": now_iso(), "mode": "asking", "active": None, "seq": time_ms()}
+            # A crash between saving someone's very first tender and their own document leaves a
+            # tender without a person; pick it up instead of asking which one to resume.
+            existing = self.repo.list_tenders(user_key)
+            if existing:
+                user["active"] = existing[0]["id"]
         tender = None
         if user.get("active"):
             tender = self.repo.get_tender(user_key, str(user["active"]))
-        return Session(user_key, user, tender)
+        session = Session(user_key, user, tender)
+        session.user_changed = new_person
+        return session
 
     def _save(self, session: Session) -> None:
         if session.tender is not None and session.tender_changed:

@@ -374,3 +374,13 @@ def test_back_to_an_answered_yes_no_question(typed: Driver) -> None:
     # Found by fuzzing: the prompt tried to list a yes/no answer as if it were a list.
     typed.run(["/start", "A", "1", "Org", "ja", "/terug"])
     assert "Je antwoord nu: ja" in typed.text
+
+
+def test_a_tender_saved_before_its_person_is_picked_up(store: Store) -> None:
+    # A crash between saving a new buyer's first tender and their own document.
+    orphan = store.create_tender("cli-new", {"name": "Halverwege"})
+    driver = Driver(Conversation(store, buttons=False), "cli-new")
+    driver.say("/start")
+    assert "Welkom terug bij Halverwege" in driver.text
+    assert "Hoe noem je deze aanbesteding?" in driver.text
+    assert store.get_user("cli-new")["active"] == orphan.id
