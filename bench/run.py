@@ -83,8 +83,8 @@ def run_crash(kills: int) -> dict[str, Any]:
         check=False,
     )
     try:
-        report: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
-    except (json.JSONDecodeError, IndexError):
+        report: dict[str, Any] = json.loads(result.stdout)
+    except json.JSONDecodeError:
         report = {"error": (result.stderr or result.stdout)[-2000:]}
     report["exit_code"] = result.returncode
     report["wall_s"] = round(time.perf_counter() - started, 1)

@@ -99,6 +99,16 @@ def safe(text: str) -> Markup:
     return Markup(text)
 
 
+def yaml_section(filename: str, section: str) -> tuple[dict[str, Any], Path]:
+    """One top-level section of a YAML file in prompts/, or a clear error naming the file."""
+    path = prompts_dir() / filename
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    found = raw.get(section) if isinstance(raw, dict) else None
+    if not isinstance(found, dict):
+        raise TextsError(f"{path}: sectie '{section}' ontbreekt")
+    return found, path
+
+
 @functools.lru_cache(maxsize=1)
 def default_texts() -> Texts:
     return Texts()

@@ -4,13 +4,38 @@ from __future__ import annotations
 
 import html
 import re
+from pathlib import Path
 from typing import Any
 
+from bot.config import Settings
+from bot.telegram.app import build_application
+from storage import Store
 from tests.fakebotapi import BotMessage, FakeBotApi
 
 TOKEN = "123456:TEST-TOKEN-not-a-real-one-aaaaaaaaaa"
 PROGRESS = "· vraag "
 _TAGS = re.compile(r"<[^>]+>")
+
+
+async def start_bot(fake: FakeBotApi, data: Path, allowed: frozenset[int] | None = None) -> Any:
+    """The real Application, polling the fake Bot API, on its own data directory."""
+    settings = Settings(
+        data_dir=data, token=TOKEN, api_base_url=fake.base_url, allowed_users=allowed
+    )
+    app = build_application(settings, Store(data))
+    await app.initialize()
+    if app.post_init is not None:
+        await app.post_init(app)
+    await app.start()
+    assert app.updater is not None
+    await app.updater.start_polling(poll_interval=0.0, timeout=1)
+    return app
+
+
+async def stop_bot(app: Any) -> None:
+    await app.updater.stop()
+    await app.stop()
+    await app.shutdown()
 
 
 def plain(text: str | None) -> str:

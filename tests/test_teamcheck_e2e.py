@@ -10,17 +10,14 @@ from __future__ import annotations
 import io
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import docx
 import pytest
 
-from bot.config import Settings
 from bot.telegram import group
-from bot.telegram.app import build_application
 from storage import Store
 from tests.fakebotapi import BotMessage, Call, FakeBotApi
-from tests.telegram_buyer import TOKEN, plain
+from tests.telegram_buyer import plain, start_bot, stop_bot
 
 GROUP = -100777
 OWNER, ADMIN = 10, 11
@@ -40,27 +37,11 @@ async def fake() -> AsyncIterator[FakeBotApi]:
         yield server
 
 
-async def start_app(fake: FakeBotApi, data: Path) -> Any:
-    settings = Settings(data_dir=data, token=TOKEN, api_base_url=fake.base_url)
-    app = build_application(settings, Store(data))
-    await app.initialize()
-    await app.start()
-    assert app.updater is not None
-    await app.updater.start_polling(poll_interval=0.0, timeout=1)
-    return app
-
-
-async def stop_app(app: Any) -> None:
-    await app.updater.stop()
-    await app.stop()
-    await app.shutdown()
-
-
 @pytest.fixture
 async def bot(fake: FakeBotApi, tmp_path: Path) -> AsyncIterator[FakeBotApi]:
-    app = await start_app(fake, tmp_path / "data")
+    app = await start_bot(fake, tmp_path / "data")
     yield fake
-    await stop_app(app)
+    await stop_bot(app)
 
 
 class Room:
@@ -239,14 +220,14 @@ async def test_a_new_check_after_closing_and_an_admin_closes_it(bot: FakeBotApi)
 async def test_votes_survive_a_restart(fake: FakeBotApi, tmp_path: Path) -> None:
     data = tmp_path / "data"
     room = Room(fake)
-    app = await start_app(fake, data)
+    app = await start_bot(fake, data)
     try:
         board = await room.start(STARTER)
         await room.press(STARTER, board.message_id, vote(board, KLIMAAT, 3))
         await room.press(ANNA, board.message_id, vote(board, KLIMAAT, 2))
     finally:
-        await stop_app(app)
-    app = await start_app(fake, data)
+        await stop_bot(app)
+    app = await start_bot(fake, data)
     try:
         await room.press(BRAM, board.message_id, vote(board, KLIMAAT, 2))
         await room.board_shows(board.message_id, "Klimaat · 3 stemmen · 0:0 1:0 2:2 3:1")
@@ -255,7 +236,7 @@ async def test_votes_survive_a_restart(fake: FakeBotApi, tmp_path: Path) -> None
         result = plain((await fake.await_for(lambda: result_call(fake, mark))).text)
         assert "• Klimaat: 2 (2 tot 3, 3 stemmen)" in result
     finally:
-        await stop_app(app)
+        await stop_bot(app)
     assert all_ok(fake)
 
 
@@ -323,7 +304,7 @@ async def test_starter_can_score_the_themes_of_an_own_tender(
         "prioriteit": ["social_return", "Gezonde <voeding>", "klimaat"],
     }
     store.save_tender("tg-40", tender)
-    app = await start_app(fake, data)
+    app = await start_bot(fake, data)
     try:
         room = Room(fake)
         call = await room.command(40, "/ambitiecheck", "Welke thema's")
@@ -340,7 +321,7 @@ async def test_starter_can_score_the_themes_of_an_own_tender(
         toast = await room.press(41, board.message_id, vote(board, 1, 2))
         assert toast == "Je stem voor Gezonde <voeding>: 2"
     finally:
-        await stop_app(app)
+        await stop_bot(app)
     assert all_ok(fake)
 
 

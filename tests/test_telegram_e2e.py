@@ -14,11 +14,8 @@ from pathlib import Path
 import docx
 import pytest
 
-from bot.config import Settings
-from bot.telegram.app import build_application
-from storage import Store
 from tests.fakebotapi import FakeBotApi
-from tests.telegram_buyer import TOKEN, Buyer
+from tests.telegram_buyer import TOKEN, Buyer, start_bot, stop_bot
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,25 +24,6 @@ ROOT = Path(__file__).resolve().parent.parent
 async def fake() -> AsyncIterator[FakeBotApi]:
     with FakeBotApi() as server:
         yield server
-
-
-async def start_bot(fake: FakeBotApi, data: Path, allowed: frozenset[int] | None = None):  # type: ignore[no-untyped-def]
-    settings = Settings(
-        data_dir=data, token=TOKEN, api_base_url=fake.base_url, allowed_users=allowed
-    )
-    app = build_application(settings, Store(data))
-    await app.initialize()
-    await app.post_init(app)  # type: ignore[misc]
-    await app.start()
-    assert app.updater is not None
-    await app.updater.start_polling(poll_interval=0.0, timeout=1)
-    return app
-
-
-async def stop_bot(app) -> None:  # type: ignore[no-untyped-def]
-    await app.updater.stop()
-    await app.stop()
-    await app.shutdown()
 
 
 @pytest.fixture

@@ -20,7 +20,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
 from matplotlib import font_manager, ft2font
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -30,7 +29,7 @@ from matplotlib.path import Path as MplPath
 from matplotlib.transforms import Affine2D, Transform
 from PIL import Image
 
-from flows.texts import prompts_dir
+from flows.texts import yaml_section
 
 FONT = "DejaVu Sans"
 SIZE_INCHES = 8.0
@@ -87,11 +86,7 @@ _STYLES = (
 @functools.cache
 def chart_texts() -> ChartTexts:
     """Read once and check early, so a broken yaml fails on the first render, not in a corner."""
-    path = prompts_dir() / "report_docx.yaml"
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    section = raw.get("chart") if isinstance(raw, dict) else None
-    if not isinstance(section, dict):
-        raise ValueError(f"{path}: sectie 'chart' ontbreekt")
+    section, path = yaml_section("report_docx.yaml", "chart")
     rings = section.get("rings")
     if not (isinstance(rings, list) and len(rings) == MAX_LEVEL + 1):
         raise ValueError(f"{path}: chart.rings moet {MAX_LEVEL + 1} teksten hebben")

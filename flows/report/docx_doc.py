@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import yaml
 from docx import Document
 from docx.document import Document as DocxDocument
 from docx.enum.text import WD_ALIGN_PARAGRAPH
@@ -29,7 +28,7 @@ from docx.text.paragraph import Paragraph
 
 from flows.prompting import shorten
 from flows.report.context import QA, AdviceRow, Report
-from flows.texts import prompts_dir
+from flows.texts import yaml_section
 
 LANGUAGE = "nl-NL"
 PICTURE_WIDTH = Cm(15)
@@ -89,11 +88,7 @@ class DocxTexts:
 
 @functools.cache
 def docx_texts() -> DocxTexts:
-    path = prompts_dir() / "report_docx.yaml"
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    section = raw.get("docx") if isinstance(raw, dict) else None
-    if not isinstance(section, dict):
-        raise ValueError(f"{path}: sectie 'docx' ontbreekt")
+    section, path = yaml_section("report_docx.yaml", "docx")
     return DocxTexts(section, str(path))
 
 
