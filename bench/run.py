@@ -154,7 +154,7 @@ def write_results(results: dict[str, Any], path: Path) -> None:
         ),
         (
             "crash",
-            f"SIGKILL at random moments ({crash.get('kills', '?')} kills)",
+            f"SIGKILL of the terminal chat at random moments ({crash.get('kills', '?')} kills)",
             "nothing lost",
             f"lost {crash.get('lost', '?')}, wrong prompt {crash.get('mismatched_prompts', '?')}, "
             f"{crash.get('answers_checked', '?')} answers checked",
