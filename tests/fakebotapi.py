@@ -2223,9 +2223,8 @@ class FakeBotApi:
             raise _bad("can't parse BotCommandScope: wrong BotCommandScope type specified")
         return _scope_key(scope, str(params.get("language_code") or ""))
 
-    def _send_message(self, params: JSON, uploads: dict[str, _Upload]) -> JSON:
-        chat = self._target_chat(params)
-        markup = self._check_markup(params.get("reply_markup"))
+    def _text_content(self, params: JSON, markup: JSON | None) -> tuple[str, JSON]:
+        """Telegram's checks for a message text (send or edit): the raw text and its content."""
         text = params.get("text")
         if text is None or text == "":
             raise _bad("message text is empty")
@@ -2239,6 +2238,12 @@ class FakeBotApi:
         content: JSON = {"text": plain}
         if entities:
             content["entities"] = entities
+        return text, content
+
+    def _send_message(self, params: JSON, uploads: dict[str, _Upload]) -> JSON:
+        chat = self._target_chat(params)
+        markup = self._check_markup(params.get("reply_markup"))
+        text, content = self._text_content(params, markup)
         return self._store_bot_message(
             chat, content, kind="text", raw_text=text, params=params, markup=markup
         )
@@ -2329,19 +2334,7 @@ class FakeBotApi:
             if msg.kind != "text":
                 raise _bad("there is no text in the message to edit")
             markup = self._check_markup(params.get("reply_markup"), inline_only=True)
-            text = params.get("text")
-            if text is None or text == "":
-                raise _bad("message text is empty")
-            text = str(text)
-            plain, entities = self._format(
-                text, params.get("parse_mode"), params.get("entities"), allow_empty=False
-            )
-            if len(plain) > MAX_TEXT_LENGTH:
-                raise _bad("message is too long")
-            self._check_button_data(markup)
-            content: JSON = {"text": plain}
-            if entities:
-                content["entities"] = entities
+            text, content = self._text_content(params, markup)
             return self._apply_edit(msg, content, ("text", "entities"), text, params, markup)
 
     def _edit_message_caption(self, params: JSON, uploads: dict[str, _Upload]) -> JSON:
