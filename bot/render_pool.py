@@ -48,29 +48,32 @@ def _get_pool() -> ProcessPoolExecutor:
         return _pool
 
 
-def _reset() -> None:
+def _reset(broken: ProcessPoolExecutor) -> None:
+    """Drop the pool that failed, and only that one: a newer pool may already serve others."""
     global _pool
     with _lock:
-        if _pool is not None:
-            _pool.shutdown(wait=False, cancel_futures=True)
-        _pool = None
+        if _pool is broken:
+            _pool = None
+    broken.shutdown(wait=False, cancel_futures=True)
 
 
 async def warm_up() -> None:
     """Start the worker and load its templates now, so the first summary is not slow."""
     loop = asyncio.get_running_loop()
+    pool = _get_pool()
     try:
-        await loop.run_in_executor(_get_pool(), _warm)
+        await loop.run_in_executor(pool, _warm)
     except (BrokenProcessPool, OSError):
         log.warning("documentwerker start niet; documenten worden in een thread gemaakt")
-        _reset()
+        _reset(pool)
 
 
 async def render(request: DocumentRequest) -> dict[str, bytes]:
     loop = asyncio.get_running_loop()
+    pool = _get_pool()
     try:
-        return await loop.run_in_executor(_get_pool(), _render, request)
+        return await loop.run_in_executor(pool, _render, request)
     except (BrokenProcessPool, OSError):
         log.warning("documentwerker viel weg; opnieuw gestart", exc_info=True)
-        _reset()
+        _reset(pool)
         return await asyncio.to_thread(_render, request)

@@ -78,8 +78,7 @@ class Conversation:
             buttons=buttons,
             providers={"ambitievoorstel": lambda a: default_builder().ambition_statement(a)},
         )
-        self.machine = build_machine()
-        self._lock = threading.Lock()
+        self._local = threading.local()
         self.aliases: dict[str, str] = dict(self.texts.section("command_aliases"))
         self.commands: dict[str, Callable[[Session, str], Reply]] = {
             "start": self._cmd_start,
@@ -106,19 +105,26 @@ class Conversation:
     def handle(self, user_key: str, event: Event) -> Reply:
         """Handle one event of one person; safe to call from several threads for different people.
 
-        The shared machine is only touched under a lock; the durable save (the slow part: fsync)
-        happens outside it, so saves of different people overlap. Events of one person must still
-        arrive in order, which the channels guarantee.
+        Each worker thread has its own (tiny) state machine, so different people never wait for
+        each other here; their saves overlap on the disk. Events of one person must still arrive
+        in order, which the channels guarantee.
         """
         session = self._load(user_key)
-        with self._lock:
-            self.machine.add_model(session, initial=session.mode)
-            try:
-                reply = self._dispatch(session, event)
-            finally:
-                self.machine.remove_model(session)
+        machine = self._machine()
+        machine.add_model(session, initial=session.mode)
+        try:
+            reply = self._dispatch(session, event)
+        finally:
+            machine.remove_model(session)
         self._save(session)
         return reply
+
+    def _machine(self) -> Machine:
+        """This thread's machine: built once per worker thread, so threads never share one."""
+        machine: Machine | None = getattr(self._local, "machine", None)
+        if machine is None:
+            machine = self._local.machine = build_machine()
+        return machine
 
     def known_command(self, name: str) -> bool:
         return self._canonical(name) in self.commands
@@ -154,7 +160,7 @@ class Conversation:
             self.repo.save_user(session.user_key, session.user)
 
     def _go(self, session: Session, trigger: str) -> None:
-        self.machine.events[trigger].trigger(session)
+        self._machine().events[trigger].trigger(session)
 
     def _dispatch(self, s: Session, event: Event) -> Reply:
         if event.kind == "command":
@@ -266,13 +272,14 @@ class Conversation:
         draft_active = s.tstate.get("draft_for") == slot.id
         draft: list[Any] = list(s.tstate.get("draft") or []) if draft_active else []
         if event.kind == "pick":
-            if not 0 <= event.index < len(choices) + len(draft):
+            extras = self._extras(draft, choices) if q.kind == "multi" else []
+            if not 0 <= event.index < len(choices) + len(extras):
                 return self._stale(s)
             if q.kind == "multi":
                 value = (
                     choices[event.index].value
                     if event.index < len(choices)
-                    else self._extras(draft, choices)[event.index - len(choices)]
+                    else extras[event.index - len(choices)]
                 )
                 draft = [v for v in draft if v != value] if value in draft else [*draft, value]
                 s.set_state("draft", draft)
@@ -370,7 +377,8 @@ class Conversation:
         kind = str(menu.get("kind"))
         labels: list[str] = list(menu.get("labels") or [])
         text = self.texts(f"menu.{kind}", **{k: v for k, v in menu.items() if k != "labels"})
-        options = tuple(Option(label, str(i + 1)) for i, label in enumerate(labels))
+        # Labels were rendered as rich text; buttons and numbered lines take plain text.
+        options = tuple(Option(plain(label), str(i + 1)) for i, label in enumerate(labels))
         return Message(
             text=text,
             options=options,
@@ -495,17 +503,16 @@ class Conversation:
         )
 
     def _confirm_delete(self, s: Session, target: str) -> Reply:
-        if target == ALL:
-            question = self.texts("menu.confirm_all")
-        else:
+        name = None
+        if target != ALL:
             meta = next((t for t in self.repo.list_tenders(s.user_key) if t["id"] == target), {})
-            question = self.texts("menu.confirm_tender", name=str(meta.get("name") or "?"))
+            name = str(meta.get("name") or "?")
         menu = {
             "kind": "confirm",
             "values": ["ja", "nee"],
             "labels": [self.texts("menu.yes_delete"), self.texts("menu.no_keep")],
             "target": target,
-            "question": question,
+            "name": name,
         }
         self._go(s, "ask_confirm")
         s.menu = menu

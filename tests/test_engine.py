@@ -384,3 +384,23 @@ def test_a_tender_saved_before_its_person_is_picked_up(store: Store) -> None:
     assert "Welkom terug bij Halverwege" in driver.text
     assert "Hoe noem je deze aanbesteding?" in driver.text
     assert store.get_user("cli-new")["active"] == orphan.id
+
+
+def test_delete_confirmation_and_menu_labels_are_escaped_once(tapped: Driver) -> None:
+    # Found in review: the confirmation was escaped twice and labels carried HTML entities.
+    tapped.run(["/start", "Catering & schoonmaak", "/verwijder"])
+    labels = [o.label for o in tapped.prompt.options]
+    assert labels[0].startswith("Catering & schoonmaak · bijgewerkt")
+    tapped.tap("Catering & schoonmaak")
+    raw = tapped.prompt.text
+    assert "<b>Catering &amp; schoonmaak</b>" in raw
+
+
+def test_forged_index_past_own_options_is_stale_not_a_crash(tapped: Driver) -> None:
+    # Found in review: the bounds check counted every draft value, not only own options.
+    lines = full_script()
+    tapped.run(["/start", *lines[: lines.index("2,3,5,13,15")]])
+    tapped.tap("Milieu")
+    count = len(tapped.prompt.options)
+    tapped.send(Event.pick(count, tapped.prompt.seq))
+    assert "eerdere vraag" in tapped.text

@@ -26,6 +26,7 @@ from flows.events import Event, Reply
 from flows.report.documents import render_all
 from flows.texts import default_texts
 from storage import Store
+from tests.driver import full_script
 from tests.offline import (
     BOT,
     TOKEN,
@@ -514,3 +515,27 @@ def test_the_limits_checker_refuses_what_telegram_refuses(
         assert found == []
     else:
         assert any(problem in p for p in found), found
+
+
+async def test_answer_mark_and_photo_caption_are_not_escaped_twice(bot: Harness) -> None:
+    # Found in review: "Je antwoord" on the answered question, and the photo caption, showed
+    # &amp; for an answer or a name with an ampersand.
+    lines = full_script()
+    for line in ["/start", "Koffie & thee", *lines[1 : lines.index("2,3,5,13,15")]]:
+        await bot.send(line)
+    await bot.send("Eten & drinken")
+    keyboard = bot.request.last_keyboard(USER)
+    assert keyboard is not None
+    await bot.press(button(keyboard, "Klaar"), on=keyboard)
+    marks = [
+        str(s.params.get("text"))
+        for s in bot.request.sent
+        if s.method == "editMessageText" and "Je antwoord" in str(s.params.get("text"))
+    ]
+    assert marks
+    assert "Eten &amp; drinken" in marks[-1]
+    assert "&amp;amp;" not in marks[-1]
+    await bot.send("/download")
+    captions = [str(s.params.get("caption")) for s in bot.request.sent if s.method == "sendPhoto"]
+    assert captions, "no chart was sent"
+    assert all("&amp;" not in c for c in captions)

@@ -167,3 +167,14 @@ def test_word_theme_table_states_each_level_once() -> None:
     cells = [c.text for t in document.tables for r in t.rows for c in r.cells]
     assert "3 ambitieus" in cells
     assert not any("3 – 3" in c for c in cells)
+
+
+def test_split_keeps_tags_balanced_when_user_text_has_blank_lines() -> None:
+    # Found in review: an organisation ambition with a blank line inside the template's <i>.
+    answers = dict(catering().answers)
+    answers["ambitie_eigen"] = "a" * 1990
+    answers["org_ambitie"] = "a" * 1700 + "\n\n" + "c" * 290
+    for part in chat_summary(DocumentRequest("t", "x", answers)):
+        assert len(part) <= 4096
+        for tag in ("b", "i"):
+            assert part.count(f"<{tag}>") == part.count(f"</{tag}>"), part[:200]

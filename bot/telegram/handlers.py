@@ -8,7 +8,6 @@ documents are made in a worker thread.
 from __future__ import annotations
 
 import asyncio
-import html
 import logging
 from collections import defaultdict
 from collections.abc import Callable
@@ -23,6 +22,7 @@ from bot.telegram.sender import Sender
 from bot.wiring import user_key_for_telegram
 from flows.engine import Conversation
 from flows.events import DocumentRequest, Event, Reply
+from flows.prompting import plain
 from flows.report.files import filename
 from flows.report.splitting import split_message
 from flows.texts import Texts
@@ -154,7 +154,7 @@ class PrivateChat:
         answered = reply.answered
         if source_id is not None and answered and source is not None:
             original = getattr(source, "text_html", None) or ""
-            done = f"{original}\n\n<b>{html.escape(str(answered), quote=False)}</b>"
+            done = f"{original}\n\n<b>{answered}</b>"  # `answered` is already escaped
             if len(done) > 4096 or not await sender.edit(chat_id, source_id, done, None):
                 await sender.drop_keyboard(chat_id, source_id)
             self.last_prompt.pop(chat_id, None)
@@ -186,13 +186,14 @@ class PrivateChat:
         except Exception:
             log.debug("chat action mislukt", exc_info=True)
         files = await render_pool.render(request)
-        caption = self.texts("report.download_caption", name=request.name)
+        caption = plain(self.texts("report.download_caption", name=request.name))
         for fmt, data in files.items():
             name = filename(request, fmt)
             if fmt == "png":
                 await sender.photo(chat_id, data, name, caption)
             else:
-                await sender.document(chat_id, data, name, self.texts(f"telegram.caption.{fmt}"))
+                caption = plain(self.texts(f"telegram.caption.{fmt}"))
+                await sender.document(chat_id, data, name, caption)
 
     async def on_error(self, update: object, context: Context) -> None:
         log.error("onverwachte fout bij een update", exc_info=context.error)

@@ -25,7 +25,8 @@ FORMATS = ("docx", "md", "png", "yaml", "txt")
 
 def chart_bytes(report: Report) -> bytes:
     return ambitieweb_png(
-        report.chart_points, title=default_texts()("report.download_caption", name=report.title)
+        report.chart_points,
+        title=plain(default_texts()("report.download_caption", name=report.title)),
     )
 
 

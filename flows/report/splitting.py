@@ -1,8 +1,9 @@
 """Cutting rich text into chat messages that fit Telegram's limit without breaking markup.
 
-Templates keep every tag on one line, so cutting between blocks (blank lines) or lines is always
-safe; a single line longer than the limit (a 4,000-character answer) loses its inline tags and is
-cut at word boundaries, each piece escaped again.
+Text is cut between blocks (blank lines), then lines; a single line longer than the limit (a
+4,000-character answer) loses its inline tags and is cut at word boundaries, each piece escaped
+again. A buyer's own text may contain blank lines inside a template's `<i>...</i>`, so any tag
+still open at a cut is closed there and opened again at the start of the next message.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import re
 
 TELEGRAM_LIMIT = 4096
 _TAGS = re.compile(r"</?(?:b|i|code)>")
+_TAG = re.compile(r"<(/?)(b|i|code)>")
+TAG_RESERVE = 32
 
 
 def _hard_split(line: str, limit: int) -> list[str]:
@@ -33,8 +36,30 @@ def _hard_split(line: str, limit: int) -> list[str]:
     return [html.escape(p.strip(), quote=False) for p in pieces if p.strip()]
 
 
+def _balanced(parts: list[str]) -> list[str]:
+    out: list[str] = []
+    carried: list[str] = []
+    for part in parts:
+        text = "".join(f"<{tag}>" for tag in carried) + part
+        stack: list[str] = []
+        for closing, tag in _TAG.findall(text):
+            if not closing:
+                stack.append(tag)
+            elif stack and stack[-1] == tag:
+                stack.pop()
+        out.append(text + "".join(f"</{tag}>" for tag in reversed(stack)))
+        carried = stack
+    return out
+
+
 def split_message(text: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
     """Messages of at most `limit` characters, cut at blocks, then lines, then words."""
+    room = limit - TAG_RESERVE if limit > 4 * TAG_RESERVE else limit
+    parts = _split(text, room)
+    return _balanced(parts) if len(parts) > 1 else parts
+
+
+def _split(text: str, limit: int) -> list[str]:
     text = re.sub(r"\n{3,}", "\n\n", text.strip())
     if not text:
         return []
