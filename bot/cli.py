@@ -99,15 +99,17 @@ def write_documents(request: DocumentRequest, out_dir: Path) -> list[Path]:
 
 
 def run_render(answers: Path, fmt: str, output: Path) -> int:
+    from flows.prompting import plain
     from flows.report.answers_file import AnswersFileError, load_answers_file
     from flows.report.documents import render_to
+    from flows.texts import default_texts
 
     try:
         request = load_answers_file(answers)
     except AnswersFileError as exc:
         raise ConfigError(str(exc)) from exc
     render_to(request, fmt, output)
-    print(f"Geschreven: {output}")
+    print(plain(default_texts()("console.written", path=str(output))))
     return 0
 
 

@@ -55,9 +55,12 @@ class Console:
         if reply.documents is not None and self.write_documents is not None:
             paths = self.write_documents(reply.documents, self.out_dir)
             for path in paths:
-                self.out.write(f"  Opgeslagen: {path}\n")
+                self.out.write(self.say("console.saved", path=str(path)) + "\n")
             self.out.write("\n")
         self.out.flush()
+
+    def say(self, key: str, **context: str) -> str:
+        return plain(self.conversation.texts(key, **context))
 
     @staticmethod
     def render(message: Message) -> str:
@@ -85,9 +88,7 @@ class Console:
                 self.handle(parse_line(line))
         except KeyboardInterrupt:
             self.out.write("\n")
-        self.out.write(
-            "Tot later! Al je antwoorden zijn bewaard; start opnieuw om verder te gaan.\n"
-        )
+        self.out.write(self.say("console.goodbye") + "\n")
         self.out.flush()
         return 0
 

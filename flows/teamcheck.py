@@ -21,17 +21,18 @@ on one bad vote. Words come from `prompts/teamcheck.yaml`.
 from __future__ import annotations
 
 import functools
-import html
 import io
 import re
 import secrets
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 from flows.advice import Placement, ThemeChoice, place_themes
+from flows.prompting import plain, shorten
+from flows.session import now_iso
 from flows.spec import FlowSpec, load_spec
 from flows.texts import Texts, prompts_dir
 
@@ -55,23 +56,12 @@ BASE_THEMES = (
 VoteStatus = Literal["new", "changed", "same", "closed", "invalid"]
 CloseStatus = Literal["closed", "already", "denied"]
 
-_TAGS = re.compile(r"<[^>]+>")
 _SPACES = re.compile(r"\s+")
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def new_id() -> str:
     """Six hex characters: unique enough within one chat, and short in 64-byte button data."""
     return secrets.token_hex(3)
-
-
-def one_line(text: str, limit: int) -> str:
-    """Subjects and theme labels are typed by people; keep them to one tidy line."""
-    text = _SPACES.sub(" ", text).strip()
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def base_themes(spec: FlowSpec | None = None) -> list[tuple[str, str]]:
@@ -85,7 +75,7 @@ def tender_themes(
     """A tender's chosen themes in its own priority order, own themes included as typed."""
     spec = spec or load_spec()
     items = spec.items(THEMES_Q, answers, ORDER_Q)[:MAX_THEMES]
-    return [(value, one_line(spec.label(THEMES_Q, value), LABEL_MAX)) for value in items]
+    return [(value, shorten(spec.label(THEMES_Q, value), LABEL_MAX)) for value in items]
 
 
 def level_text(value: float) -> str:
@@ -565,10 +555,6 @@ PROBE_CONTEXT: dict[str, Any] = {
     "priority": 1,
     "max": 3,
 }
-
-
-def plain(text: str) -> str:
-    return html.unescape(_TAGS.sub("", text))
 
 
 @functools.cache

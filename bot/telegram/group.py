@@ -58,6 +58,7 @@ from telegram.ext import (
 
 from bot.telegram.sender import Sender, with_retries
 from bot.wiring import user_key_for_telegram
+from flows.prompting import shorten
 from flows.report.splitting import split_message
 from flows.teamcheck import (
     SUBJECT_MAX,
@@ -72,7 +73,6 @@ from flows.teamcheck import (
     chart_png,
     docx_filename,
     new_id,
-    one_line,
     result_docx,
     result_text,
     team_texts,
@@ -132,7 +132,7 @@ def parse_press(data: str | None) -> Press | None:
 
 
 def _button_label(text: str) -> str:
-    return one_line(text, BUTTON_LABEL_MAX)
+    return shorten(text, BUTTON_LABEL_MAX)
 
 
 def board_markup(check: TeamCheck, t: TeamTexts) -> InlineKeyboardMarkup | None:
@@ -283,7 +283,7 @@ class GroupChecks:
         if chat is None or user is None or message is None:
             return
         words = (message.text or "").split(maxsplit=1)
-        subject = one_line(words[1] if len(words) > 1 else "", SUBJECT_MAX)
+        subject = shorten(words[1] if len(words) > 1 else "", SUBJECT_MAX)
         key = chat_key(chat, user)
         sender = Sender(context.bot)
         options = await asyncio.to_thread(self.tender_options, user.id)
@@ -325,7 +325,7 @@ class GroupChecks:
                 tender = self.store.get_tender(user_key, str(meta["id"]))
                 themes = tender_themes(tender.answers) if tender is not None else []
                 if tender is not None and themes:
-                    name = one_line(str(meta.get("name") or tender.id), BUTTON_LABEL_MAX)
+                    name = shorten(str(meta.get("name") or tender.id), BUTTON_LABEL_MAX)
                     options.append(SourceOption(name, themes))
                 if len(options) >= CHOICE_TENDERS:
                     break

@@ -1,8 +1,8 @@
 """Telegram handlers for the private chat: thin translations between updates and the conversation.
 
 One lock per person keeps their updates in order (Telegram may deliver a burst, and PTB handles
-updates concurrently), while other people are never held up: the conversation itself is fast, and
-documents are made in a worker thread.
+updates concurrently), while other people are never held up: the conversation runs in a worker
+thread (its save waits for the disk) and documents are made in a worker process.
 """
 
 from __future__ import annotations
@@ -29,27 +29,28 @@ from flows.texts import Texts
 
 log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
-MEDIA_NAMES = {
-    "sticker": "een sticker",
-    "photo": "een foto",
-    "voice": "een spraakbericht",
-    "video": "een video",
-    "video_note": "een videobericht",
-    "audio": "een geluidsbestand",
-    "document": "een bestand",
-    "animation": "een gif",
-    "location": "een locatie",
-    "contact": "een contact",
-    "poll": "een peiling",
-}
+MEDIA_KINDS = (
+    "sticker",
+    "photo",
+    "voice",
+    "video",
+    "video_note",
+    "audio",
+    "document",
+    "animation",
+    "location",
+    "contact",
+    "poll",
+)
 
 
-def media_name(update: Update) -> str:
+def media_kind(update: Update) -> str:
+    """Which kind of non-text message this is; its Dutch name is in prompts/texts.yaml."""
     message = update.effective_message
-    for attribute, name in MEDIA_NAMES.items():
-        if message is not None and getattr(message, attribute, None):
-            return name
-    return "dit soort berichten"
+    for kind in MEDIA_KINDS:
+        if message is not None and getattr(message, kind, None):
+            return kind
+    return "other"
 
 
 class PrivateChat:
@@ -102,7 +103,8 @@ class PrivateChat:
         await self.process(update, context, Event.typed(message.text))
 
     async def on_media(self, update: Update, context: Context) -> None:
-        await self.process(update, context, Event.media(media_name(update)))
+        name = plain(self.texts(f"telegram.media.{media_kind(update)}"))
+        await self.process(update, context, Event.media(name))
 
     async def on_edited(self, update: Update, context: Context) -> None:
         await self.process(update, context, Event("edited"))

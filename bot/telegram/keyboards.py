@@ -9,6 +9,7 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from flows.events import Event, Message
+from flows.prompting import shorten
 
 MAX_CALLBACK_BYTES = 64
 LABEL_MAX = 60
@@ -16,8 +17,7 @@ CHECK = "✅ "
 
 
 def _label(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= LABEL_MAX else text[: LABEL_MAX - 1] + "…"
+    return shorten(text, LABEL_MAX)
 
 
 def keyboard(message: Message) -> InlineKeyboardMarkup | None:
