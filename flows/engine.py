@@ -198,7 +198,13 @@ class Conversation:
     # Where the person is, and how it is shown
 
     def _slots(self, s: Session) -> list[Slot]:
-        return self.spec.slots(s.answers)
+        """The questions that apply, expanded once per set of answers rather than per lookup."""
+        cached = s.slots_cache
+        if cached is None or cached[0] is not s.tender or cached[1] != s.answers_version:
+            cached = (s.tender, s.answers_version, self.spec.slots(s.answers))
+            s.slots_cache = cached
+        slots: list[Slot] = cached[2]
+        return slots
 
     def _current_slot(self, s: Session, slots: Sequence[Slot]) -> Slot | None:
         for slot in slots:

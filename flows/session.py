@@ -29,6 +29,8 @@ class Session:
         self.tender = tender
         self.user_changed = False
         self.tender_changed = False
+        self.answers_version = 0
+        self.slots_cache: tuple[object, int, Any] | None = None
 
     @property
     def mode(self) -> str:
@@ -93,6 +95,7 @@ class Session:
         if self.tender is None:
             return
         self.tender.answers[sid] = value
+        self.answers_version += 1
         self.set_state("skipped", [s for s in self.skipped if s != sid])
         self.tender_changed = True
 
