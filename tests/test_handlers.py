@@ -26,7 +26,7 @@ from flows.events import Event, Reply
 from flows.report.documents import render_all
 from flows.texts import default_texts
 from storage import Store
-from tests.driver import full_script
+from tests.driver import lines_to
 from tests.offline import (
     BOT,
     TOKEN,
@@ -520,8 +520,7 @@ def test_the_limits_checker_refuses_what_telegram_refuses(
 async def test_answer_mark_and_photo_caption_are_not_escaped_twice(bot: Harness) -> None:
     # Found in review: "Je antwoord" on the answered question, and the photo caption, showed
     # &amp; for an answer or a name with an ampersand.
-    lines = full_script()
-    for line in ["/start", "Koffie & thee", *lines[1 : lines.index("2,3,5,13,15")]]:
+    for line in lines_to("themas", naam="Koffie & thee"):
         await bot.send(line)
     await bot.send("Eten & drinken")
     keyboard = bot.request.last_keyboard(USER)
