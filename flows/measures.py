@@ -64,6 +64,7 @@ CONDITIONS = (
     "lange_looptijd",
     "percelen",
     "keten_complex",
+    "selectiefase",
 )
 # Conditions that cannot hold together; a measure requiring both could never be shown.
 _EXCLUSIVE = (
@@ -250,6 +251,18 @@ class MeasuresBase:
     def scopes(self, category: str | None) -> tuple[tuple[str, str], ...]:
         info = self.category_info.get(category or "")
         return tuple(info.scopes.items()) if info else ()
+
+    def instruments_for(
+        self, category: str | None, scopes: Collection[str] = ()
+    ) -> tuple[Instrument, ...]:
+        """The labels, standards and clauses this category's own measures name, in file order:
+        what a buyer of this category expects to see mentioned on the ambition card."""
+        named = dict.fromkeys(
+            m.instrument
+            for m in self.measures
+            if m.instrument and m.categories and _fits(m, category, scopes)
+        )
+        return tuple(self.instruments[i] for i in named if i is not None)
 
     def select(
         self,

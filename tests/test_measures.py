@@ -88,6 +88,23 @@ def test_every_flow_theme_and_category_is_known_to_the_knowledge_base() -> None:
     assert set(categories) == set(KB.categories)
 
 
+def test_the_agreed_conditions_are_all_understood_and_used() -> None:
+    agreed = {
+        "roadmap",
+        "innovatie",
+        "relationeel",
+        "transactioneel",
+        "boven_drempel",
+        "onder_drempel",
+        "lange_looptijd",
+        "percelen",
+        "keten_complex",
+    }
+    assert agreed <= set(CONDITIONS)
+    used = {c for m in MEASURES for c in m.requires}
+    assert used == set(CONDITIONS)
+
+
 def test_get_returns_the_measure_and_refuses_an_unknown_id() -> None:
     first = MEASURES[0]
     assert KB.get(first.id) is first
@@ -123,6 +140,15 @@ def test_mvi_product_group_is_named_only_where_known(
     category: str | None, scopes: tuple[str, ...], expected: str | None
 ) -> None:
     assert KB.mvi_product_group(category, scopes) == expected
+
+
+def test_instruments_for_a_category_are_its_own_standard_labels() -> None:
+    hardware = {i.name for i in KB.instruments_for("ict_print", ("hardware",))}
+    assert {"TCO Certified", "EPEAT", "ENERGY STAR", "Electronics Watch"} <= hardware
+    assert "Blauer Engel" not in hardware
+    cleaning = {i.id for i in KB.instruments_for("schoonmaak")}
+    assert {"eu-ecolabel", "keurmerk-schoonmaak", "nen-en-13549"} <= cleaning
+    assert KB.instruments_for("eigen_categorie") == ()
 
 
 def test_scopes_split_broad_categories_only() -> None:
@@ -200,7 +226,7 @@ def test_every_measure_is_reachable_for_a_real_category(measure: Measure) -> Non
         ),
         (
             "ketenverantwoordelijkheid",
-            "schoonmaak",
+            "beveiliging",
             (),
             {"keten-isv", "keten-risicoanalyse-gunning", "keten-samen"},
         ),
@@ -234,7 +260,8 @@ def test_at_most_one_measure_per_group_in_any_selection() -> None:
     [
         ("ketenverantwoordelijkheid", 1, "ict_print", ("hardware",), "ict-isv", "keten-isv"),
         ("ketenverantwoordelijkheid", 1, "ict_print", ("datacenter",), "keten-isv", "ict-isv"),
-        ("ketenverantwoordelijkheid", 1, "schoonmaak", (), "keten-isv", "ict-isv"),
+        ("ketenverantwoordelijkheid", 1, "beveiliging", (), "keten-isv", "ict-isv"),
+        ("ketenverantwoordelijkheid", 1, "schoonmaak", (), "schoonmaak-isv", "keten-isv"),
         (
             "klimaat",
             3,
@@ -274,6 +301,11 @@ def test_category_specific_measures_come_first_then_report_order() -> None:
         ("alg-varianten", "innovatie"),
         ("alg-technisch-specificeren", "transactioneel"),
         ("milieu-managementsysteem", "boven_drempel"),
+        ("klimaat-selectie-referentie", "selectiefase"),
+        ("keten-audit", "keten_complex"),
+        ("mkb-perceelbeperking", "percelen"),
+        ("alg-herijking", "lange_looptijd"),
+        ("mkb-onderhands", "onder_drempel"),
     ],
 )
 def test_a_measure_appears_only_when_the_answers_ask_for_it(measure_id: str, missing: str) -> None:
