@@ -71,8 +71,9 @@ _EXCLUSIVE = (
     frozenset({"relationeel", "transactioneel"}),
     frozenset({"boven_drempel", "onder_drempel"}),
 )
-# Instrument kinds a tender may only name with "of gelijkwaardig" (Aanbestedingswet 2012, art.
-# 2:76 and 2:78): labels, certificates and standards. A contract clause or a monitoring body is not.
+# Instrument kinds a tender may only name with "of gelijkwaardig" (the Aanbestedingswet 2012 rules
+# on technical specifications and labels): labels, certificates and standards. A contract clause,
+# a statutory duty or a monitoring body is not.
 _EQUIVALENT_KINDS = frozenset({"keurmerk", "certificaat", "norm"})
 _INSTRUMENT_KINDS = _EQUIVALENT_KINDS | {"clausule", "organisatie", "methode", "wet"}
 
