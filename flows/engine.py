@@ -18,7 +18,7 @@ from typing import Any
 from transitions import Machine
 
 from flows.events import Action, DocumentRequest, Event, Message, Option, Reply
-from flows.inputs import Invalid, clean_text, parse
+from flows.inputs import Invalid, normalised, number, parse
 from flows.ports import Repository
 from flows.prompting import Prompter, plain, shorten
 from flows.report.summary import default_builder
@@ -113,7 +113,7 @@ class Conversation:
         machine = self._machine()
         machine.add_model(session, initial=session.mode)
         try:
-            reply = self._dispatch(session, event)
+            reply = self._dispatch(session, normalised(event))
         finally:
             machine.remove_model(session)
         self._save(session)
@@ -310,7 +310,8 @@ class Conversation:
             if not draft:
                 return self._reply(s, self.texts("invalid.pick_at_least_one"))
             return self._record(s, slot, draft)
-        value = parse(q, choices, event.text, q.max_length or self.spec.text_max)
+        kept = self._extras(draft, choices) if self.buttons else []
+        value = parse(q, choices, event.text, q.max_length or self.spec.text_max, kept)
         if isinstance(value, Invalid):
             return self._reply(s, self.texts(f"invalid.{value.key}", **value.params))
         if q.kind == "multi" and self.buttons:
@@ -398,8 +399,7 @@ class Conversation:
         values: list[str] = list(menu.get("values") or [])
         index = event.index
         if event.kind == "text":
-            typed = clean_text(event.text)
-            index = int(typed) - 1 if typed.isdigit() else -1
+            index = (number(event.text) or 0) - 1
         if not 0 <= index < len(values):
             return self._reply(s, self.texts("menu.pick_number", count=len(values)))
         choice = values[index]
@@ -420,8 +420,8 @@ class Conversation:
 
     def _cmd_jump(self, s: Session, arg: str) -> Reply:
         steps = self.spec.steps
-        if arg.isdigit():
-            match = [st for st in steps if st.number == int(arg)]
+        if number(arg) is not None:
+            match = [st for st in steps if st.number == number(arg)]
             if match:
                 return self._menu_questions(s, match[0].id)
         answers = s.answers
