@@ -18,6 +18,7 @@ from typing import TextIO
 from bot.document_files import failure_reason, forget, user_folder
 from flows.engine import Conversation
 from flows.events import DocumentRequest, Event, Message, Reply
+from flows.inputs import clean_text
 from flows.prompting import plain
 from storage import StorageError
 
@@ -109,7 +110,7 @@ class Console:
         try:
             for line in lines:
                 if self.echo:
-                    self.out.write(f"> {line.rstrip()}\n\n")
+                    self.out.write(f"> {clean_text(line)}\n\n")
                 self.handle(parse_line(line))
         except KeyboardInterrupt:
             self.out.write("\n")
