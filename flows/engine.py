@@ -19,7 +19,7 @@ from typing import Any
 from transitions import Machine
 
 from flows.events import Action, DocumentRequest, Event, Message, Option, Reply
-from flows.inputs import NO, Invalid, clean_text, parse
+from flows.inputs import NO, Invalid, clean_text, normalised, number, parse
 from flows.ports import Repository
 from flows.prompting import Prompter, plain, shorten
 from flows.report.summary import default_builder
@@ -150,7 +150,7 @@ class Conversation:
                 # where the person is, change nothing.
                 reply = self._reply(session) if session.tender is not None else Reply()
             else:
-                reply = self._dispatch(session, event)
+                reply = self._dispatch(session, normalised(event))
         finally:
             machine.remove_model(session)
         self._remember_update(session, event)
@@ -390,7 +390,8 @@ class Conversation:
             if not draft:
                 return self._reply(s, self.texts("invalid.pick_at_least_one"))
             return self._record(s, slot, draft)
-        value = parse(q, choices, event.text, q.max_length or self.spec.text_max)
+        kept = self._extras(draft, choices) if self.buttons else []
+        value = parse(q, choices, event.text, q.max_length or self.spec.text_max, kept)
         if isinstance(value, Invalid):
             return self._reply(s, self.texts(f"invalid.{value.key}", **value.params))
         if q.kind == "multi" and self.buttons:
@@ -479,7 +480,7 @@ class Conversation:
         values: list[str] = list(menu.get("values") or [])
         index = event.index
         if event.kind == "text":
-            index = self._typed_menu_index(menu, clean_text(event.text).casefold().rstrip("."))
+            index = self._typed_menu_index(menu, event.text)
         if not 0 <= index < len(values):
             if menu.get("kind") == "confirm":
                 return self._reply(s, self.texts("menu.confirm_type"))
@@ -501,7 +502,11 @@ class Conversation:
         return self._cancel(s)
 
     @staticmethod
-    def _typed_menu_index(menu: Mapping[str, Any], typed: str) -> int:
+    def _typed_menu_index(menu: Mapping[str, Any], text: str) -> int:
+        typed = clean_text(text).casefold().rstrip(".")
+        numeric = number(typed)
+        if numeric is not None:
+            typed = str(numeric)
         keys = menu_keys(menu)
         if typed in keys:
             return keys.index(typed)
@@ -511,8 +516,8 @@ class Conversation:
 
     def _cmd_jump(self, s: Session, arg: str) -> Reply:
         steps = self.spec.steps
-        if arg.isdigit():
-            match = [st for st in steps if st.number == int(arg)]
+        if number(arg) is not None:
+            match = [st for st in steps if st.number == number(arg)]
             if match:
                 return self._menu_questions(s, match[0].id)
         answers = s.answers
