@@ -40,6 +40,7 @@ from storage import Store
 
 log = logging.getLogger(__name__)
 AGENDA_KEY = "contract-agenda"
+RETRY_SECONDS = 15 * 60
 Context = ContextTypes.DEFAULT_TYPE
 App = Application[Any, Any, Any, Any, Any, Any]
 
@@ -146,6 +147,7 @@ class ContractBot:
         for user_key, tender_id in doc["tenders"]:
             contract = await asyncio.to_thread(self._contract, user_key, tender_id)
             if contract is None:
+                self.schedule_one(user_key, tender_id, None)  # deleted: cancel its job
                 continue
             alive.append([user_key, tender_id])
             self.schedule_one(user_key, tender_id, contract)
@@ -165,7 +167,7 @@ class ContractBot:
         user_key, tender_id = job.data
         async with self._person_lock(user_key):
             found = await asyncio.to_thread(self._take_due, user_key, tender_id)
-        if found is None:
+        if found is None:  # the tender (and so its contract) was deleted
             return
         contract, name, numbers = found
         if numbers:
@@ -175,6 +177,10 @@ class ContractBot:
                 log.warning("herinnering niet verstuurd; later opnieuw", exc_info=True)
                 async with self._person_lock(user_key):
                     await asyncio.to_thread(self._unmark, user_key, tender_id, numbers)
+                if context.job_queue is not None:
+                    context.job_queue.run_once(
+                        self._fire, RETRY_SECONDS, data=job.data, name=job.name
+                    )
                 return
         self.schedule_one(user_key, tender_id, contract)
 

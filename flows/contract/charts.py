@@ -31,9 +31,7 @@ from flows.report.chart import (
     PIXELS,
     SIZE_INCHES,
     SPREAD_COLOR,
-    WEB_FILL,
     drawable,
-    wrap_label,
 )
 
 TREND_SIZE = (6.4, 3.0)
@@ -61,48 +59,35 @@ def realised_web_png(
     FigureCanvasAgg(fig)
     top = web._title(fig, title, subtitle)
     labels = [label if real is not None else f"{label} (geen meting)" for label, _, real in themes]
+    texts = web.chart_texts()
+    # The original web exactly as the summary draws it; the same layout again places the
+    # realised web on top of it.
+    web._radar(fig, texts, labels, [web._level(p) for _, p, _ in themes], None, top)
     angles = web._angles(len(themes))
     area = (0.025 * PIXELS, 0.075 * PIXELS, 0.975 * PIXELS, top * PIXELS)
     layout = web._layout(fig, labels, angles, area)
     plane = web._plane(fig, layout.radius / web.MAX_LEVEL, layout.centre)
-    web._web(fig, plane, angles, fill=WEB_FILL, line=GRID)
-    for a, label, (x0, y0, x1, y1) in zip(angles, labels, layout.boxes, strict=True):
-        fig.text(
-            (layout.centre[0] + (x0 + x1) / 2) / PIXELS,
-            (layout.centre[1] + (y0 + y1) / 2) / PIXELS,
-            wrap_label(label, layout.style.width, layout.style.lines),
-            ha="center",
-            va="center",
-            fontsize=layout.style.size,
-            linespacing=1.15,
-            multialignment=web._side(math.cos(a)),
-            color=INK,
-            fontfamily=FONT,
-            parse_math=False,
+    xy = web._ring(angles, [web._level(r or 0.0) for _, _, r in themes])
+    fig.add_artist(
+        Polygon(
+            xy, facecolor=SPREAD_COLOR, alpha=0.35, edgecolor="none", transform=plane, zorder=2.3
         )
-    for values, color, alpha, z in (
-        ([web._level(p) for _, p, _ in themes], LEVEL_COLOR, 0.22, 2.0),
-        ([web._level(r or 0.0) for _, _, r in themes], SPREAD_COLOR, 0.35, 2.3),
-    ):
-        xy = web._ring(angles, values)
-        fig.add_artist(
-            Polygon(xy, facecolor=color, alpha=alpha, edgecolor="none", transform=plane, zorder=z)
+    )
+    fig.add_artist(
+        Line2D(
+            [x for x, _ in xy] + [xy[0][0]],
+            [y for _, y in xy] + [xy[0][1]],
+            color=SPREAD_COLOR,
+            lw=2.2,
+            marker="o",
+            ms=6,
+            mec="white",
+            mew=1.2,
+            transform=plane,
+            zorder=2.6,
         )
-        fig.add_artist(
-            Line2D(
-                [x for x, _ in xy] + [xy[0][0]],
-                [y for _, y in xy] + [xy[0][1]],
-                color=color,
-                lw=2.2,
-                marker="o",
-                ms=6,
-                mec="white",
-                mew=1.2,
-                transform=plane,
-                zorder=z + 0.1,
-            )
-        )
-    web._ring_labels(fig, plane, web.chart_texts(), angles)
+    )
+    fig.legends.clear()
     web._legend(
         fig,
         [
