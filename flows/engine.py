@@ -130,6 +130,8 @@ class Conversation:
             "download": self._cmd_download,
             "export": self._cmd_export,
         }
+        # Rooms (e.g. flows/contract) claim a person's events while their dialog is open.
+        self.rooms: dict[str, Callable[[Session, Event], Reply | None]] = {}
 
     # -----------------------------------------------------------------------------------------
     # The one entry point
@@ -243,6 +245,10 @@ class Conversation:
         self._machine().events[trigger].trigger(session)
 
     def _dispatch(self, s: Session, event: Event) -> Reply:
+        room = self.rooms.get(str(s.tstate.get("room") or ""))  # hook: contract phase
+        claimed = room(s, event) if room is not None else None
+        if claimed is not None:
+            return claimed
         if event.kind == "command":
             return self._command(s, event.command, event.text)
         if s.tender is None:
