@@ -17,6 +17,7 @@ import pytest
 from bot.telegram import group
 from storage import Store
 from tests.fakebotapi import BotMessage, Call, FakeBotApi
+from tests.team_board import board_counts
 from tests.telegram_buyer import plain, start_bot, stop_bot
 
 GROUP = -100777
@@ -29,6 +30,7 @@ SUBJECT = 'Schoonmaak <b>&"2027"</b> 🌱'
 @pytest.fixture(autouse=True)
 def quick_refresh(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(group, "REFRESH_INTERVAL", 0.2)
+    monkeypatch.setattr(group, "PRIVATE_REFRESH_INTERVAL", 0.1)
 
 
 @pytest.fixture
@@ -85,6 +87,16 @@ class Room:
 
         return await self.fake.await_for(shown)
 
+    async def board_counts(self, message_id: int, **expected: tuple[int, ...]) -> BotMessage:
+        """Wait until the board shows these counts per level (theme name -> 0-3 counts)."""
+
+        def shown() -> BotMessage | None:
+            board = self.message(message_id)
+            counts = board_counts(board.plain_text)
+            return board if all(counts.get(k) == v for k, v in expected.items()) else None
+
+        return await self.fake.await_for(shown)
+
     async def start(self, user: int, text: str = "/ambitiecheck") -> BotMessage:
         call = await self.command(user, text, "Ambitiecheck")
         message_id = call.response["result"]["message_id"]
@@ -111,25 +123,30 @@ async def test_a_team_votes_changes_a_vote_and_the_starter_closes(
     board = await room.start(STARTER, f"/ambitiecheck {SUBJECT}")
     assert SUBJECT in (board.plain_text or "")
     labels = [label for label, _ in board.buttons()]
-    assert labels[:5] == ["Milieu", "0", "1", "2", "3"]
-    assert "Diversiteit en inclusie" in labels
-    assert labels[-1] == "Sluiten en uitslag"
+    assert labels[:5] == ["1. Milieu", "0", "1", "2", "3"]
+    assert "6. Diversiteit en inclusie" in labels
+    assert labels[-2:] == ["👤 Mijn stemmen", "Sluiten en uitslag"]
 
     bid = board.message_id
-    assert await room.press(STARTER, bid, vote(board, KLIMAAT, 2)) == "Je stem voor Klimaat: 2"
-    assert await room.press(ANNA, bid, vote(board, KLIMAAT, 3)) == "Je stem voor Klimaat: 3"
-    assert await room.press(BRAM, bid, vote(board, KLIMAAT, 1)) == "Je stem voor Klimaat: 1"
-    assert await room.press(ANNA, bid, vote(board, KLIMAAT, 1)) == "Je stem voor Klimaat: 1"
-    assert await room.press(ANNA, bid, vote(board, KLIMAAT, 1)) == "Je stem voor Klimaat blijft 1"
+    assert await room.press(STARTER, bid, vote(board, KLIMAAT, 2)) == "Jouw stem: Klimaat 2"
+    assert await room.press(ANNA, bid, vote(board, KLIMAAT, 3)) == "Jouw stem: Klimaat 3"
+    assert await room.press(BRAM, bid, vote(board, KLIMAAT, 1)) == "Jouw stem: Klimaat 1"
+    assert await room.press(ANNA, bid, vote(board, KLIMAAT, 1)) == "Jouw stem: Klimaat 1"
+    assert await room.press(ANNA, bid, vote(board, KLIMAAT, 1)) == "Jouw stem blijft: Klimaat 1"
     for user, level in ((STARTER, 0), (ANNA, 3), (BRAM, 1)):
         await room.press(user, bid, vote(board, MILIEU, level))
     for user, level in ((STARTER, 1), (ANNA, 1), (BRAM, 2)):
         await room.press(user, bid, vote(board, SOCIAL, level))
-    assert "Tik op 0, 1, 2 of 3" in await room.press(BRAM, bid, f"g:{check_id(board)}:{KLIMAAT}")
+    # each voter can see their own vote, and only their own
+    assert "Klimaat 1" in await room.press(BRAM, bid, f"g:{check_id(board)}:{KLIMAAT}")
+    assert "Nog geen stem" in await room.press(BRAM, bid, f"g:{check_id(board)}:2")
+    mine = await room.press(ANNA, bid, board.callback_data("Mijn stemmen"))
+    assert "Milieu 3" in mine
+    assert "Klimaat 1" in mine
+    assert "Social return 1" in mine
 
-    shown = await room.board_shows(
-        bid, "Klimaat · 3 stemmen · 0:0 1:2 2:1 3:0", "3 mensen hebben gestemd."
-    )
+    await room.board_shows(bid, "3 mensen hebben gestemd.")
+    shown = await room.board_counts(bid, Klimaat=(0, 2, 1, 0), Milieu=(1, 1, 0, 1))
     assert "Test" not in (shown.plain_text or "")  # counts only, never who
 
     # someone else may not close, with the button or the command
@@ -204,7 +221,7 @@ async def test_a_new_check_after_closing_and_an_admin_closes_it(bot: FakeBotApi)
     old = await room.press(BRAM, first.message_id, vote(first, KLIMAAT, 3), strict=False)
     assert old == "Deze check is gesloten."
     await room.press(BRAM, second.message_id, vote(second, KLIMAAT, 3))
-    await room.board_shows(second.message_id, "Klimaat · 1 stem · 0:0 1:0 2:0 3:1")
+    await room.board_counts(second.message_id, Klimaat=(0, 0, 0, 1))
 
     mark = bot.mark()
     room.send(ADMIN, "/uitslag")
@@ -230,7 +247,7 @@ async def test_votes_survive_a_restart(fake: FakeBotApi, tmp_path: Path) -> None
     app = await start_bot(fake, data)
     try:
         await room.press(BRAM, board.message_id, vote(board, KLIMAAT, 2))
-        await room.board_shows(board.message_id, "Klimaat · 3 stemmen · 0:0 1:0 2:2 3:1")
+        await room.board_counts(board.message_id, Klimaat=(0, 0, 2, 1))
         mark = fake.mark()
         await room.press(STARTER, board.message_id, board.callback_data("Sluiten"))
         result = plain((await fake.await_for(lambda: result_call(fake, mark))).text)
@@ -254,7 +271,7 @@ async def test_thirty_presses_at_once_all_count_and_edits_are_coalesced(
     ]
     await bot.await_for(lambda: all(q in bot.answered_callbacks for q in queries) or None)
     assert {bot.answered_callbacks[q].text for q in queries} == {
-        f"Je stem voor Klimaat: {level}" for level in range(4)
+        f"Jouw stem: Klimaat {level}" for level in range(4)
     }
     edits = [
         c for c in bot.calls_to("editMessageText") if c.params.get("message_id") == board.message_id
@@ -267,7 +284,8 @@ async def test_thirty_presses_at_once_all_count_and_edits_are_coalesced(
     result = plain((await bot.await_for(lambda: result_call(bot, mark))).text)
     assert "30 mensen stemden." in result
     assert "• Klimaat: 1 (0 tot 3, 30 stemmen)" in result  # 16 of 30 chose 0 or 1
-    await room.board_shows(board.message_id, "Gesloten", "Klimaat · 30 stemmen · 0:8 1:8 2:7 3:7")
+    closed = await room.board_shows(board.message_id, "Gesloten")
+    assert board_counts(closed.plain_text)["Klimaat"] == (8, 8, 7, 7)
     assert all_ok(bot)
 
 
@@ -278,7 +296,7 @@ async def test_private_quick_scan(bot: FakeBotApi, tmp_path: Path) -> None:
     assert "Snelle scan" in (board.plain_text or "")
     await room.press(buyer, board.message_id, vote(board, KLIMAAT, 3))
     await room.press(buyer, board.message_id, vote(board, MILIEU, 1))
-    await room.board_shows(board.message_id, "Klimaat · niveau 3", "Milieu · niveau 1")
+    await room.board_shows(board.message_id, "2. Klimaat · niveau 3", "1. Milieu · niveau 1")
     mark = bot.mark()
     await room.press(buyer, board.message_id, board.callback_data("Sluiten"))
     await bot.await_call("sendPhoto", buyer, after=mark)
@@ -290,39 +308,6 @@ async def test_private_quick_scan(bot: FakeBotApi, tmp_path: Path) -> None:
     await bot.await_for(lambda: not (tmp_path / "data" / "groups" / "tg-scan-30.json").exists())
     await room.command(buyer, "/start", "Hoe noem je")
     assert all_ok(bot)
-
-
-async def test_starter_can_score_the_themes_of_an_own_tender(
-    fake: FakeBotApi, tmp_path: Path
-) -> None:
-    data = tmp_path / "data"
-    store = Store(data)
-    tender = store.create_tender("tg-40", {"name": "Catering & koffie"})
-    tender.answers = {
-        "naam": "Catering & koffie",
-        "themas": ["klimaat", "Gezonde <voeding>", "social_return"],
-        "prioriteit": ["social_return", "Gezonde <voeding>", "klimaat"],
-    }
-    store.save_tender("tg-40", tender)
-    app = await start_bot(fake, data)
-    try:
-        room = Room(fake)
-        call = await room.command(40, "/ambitiecheck", "Welke thema's")
-        choice = room.message(call.response["result"]["message_id"])
-        own = choice.callback_data("Catering & koffie")
-        assert choice.callback_data("De zes basisthema's") != own
-        denied = await room.press(41, choice.message_id, own)
-        assert denied.startswith("Alleen wie de check startte kan kiezen")
-        await room.press(40, choice.message_id, own)
-        board = await room.board_shows(choice.message_id, "Catering & koffie", "Gezonde <voeding>")
-        labels = [label for label, _ in board.buttons()]
-        assert labels[::5][:3] == ["Social return", "Gezonde <voeding>", "Klimaat"]
-        assert len(board.buttons()) == 3 * 5 + 1
-        toast = await room.press(41, board.message_id, vote(board, 1, 2))
-        assert toast == "Je stem voor Gezonde <voeding>: 2"
-    finally:
-        await stop_bot(app)
-    assert all_ok(fake)
 
 
 async def test_only_an_admin_wipes_the_group_after_confirming(
@@ -349,3 +334,74 @@ async def test_only_an_admin_wipes_the_group_after_confirming(
     assert not stored.exists()
     await room.command(ANNA, "/download", "nog geen uitslag")
     assert all_ok(bot)
+
+
+# -- bugs: group commands and private tender names ---------------------------------------------
+
+GROUP_COMMANDS = ("/ambitiecheck", "/uitslag", "/download", "/verwijder")
+
+
+@pytest.mark.parametrize("text", ["/help", "/help@inkoopkompas_test_bot", "/overzicht", "/start"])
+async def test_other_commands_in_a_group_get_the_group_help(bot: FakeBotApi, text: str) -> None:
+    room = Room(bot)
+    mark = room.send(ANNA, text)
+    call = await bot.await_for(
+        lambda: next((c for c in bot.calls[mark:] if c.ok and c.chat_id == GROUP), None)
+    )
+    shown = plain(call.text)
+    assert all(command in shown for command in GROUP_COMMANDS), shown
+
+
+def seed_tender(data: Path, user: int, name: str) -> None:
+    store = Store(data)
+    tender = store.create_tender(f"tg-{user}", {"name": name})
+    tender.answers = {
+        "naam": name,
+        "themas": ["klimaat", "Gezonde <voeding>", "social_return"],
+        "prioriteit": ["social_return", "Gezonde <voeding>", "klimaat"],
+    }
+    store.save_tender(f"tg-{user}", tender)
+
+
+def group_sees(fake: FakeBotApi, *words: str) -> list[str]:
+    """Every text and button label the group was shown that contains one of `words`."""
+    seen = [
+        text
+        for message in fake.messages(GROUP)
+        for text in [message.plain_text or "", *(label for label, _ in message.buttons())]
+    ]
+    seen += [plain(c.text) for c in fake.calls if c.chat_id == GROUP and c.text]
+    return [text for text in seen if any(word in text for word in words)]
+
+
+async def test_private_tender_names_are_never_shown_in_the_group(
+    fake: FakeBotApi, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    seed_tender(data, 40, "Catering & koffie")
+    fake.add_chat(40, "private")  # the starter has talked to the bot before
+    app = await start_bot(fake, data)
+    try:
+        room = Room(fake)
+        mark = room.send(40, "/ambitiecheck Koffie")
+        dm = await fake.await_for(
+            lambda: next(
+                (c for c in fake.calls[mark:] if c.ok and c.chat_id == 40 and c.params), None
+            )
+        )
+        choice = Room(fake, 40).message(dm.response["result"]["message_id"])
+        assert group_sees(fake, "Catering", "Gezonde") == []
+        await Room(fake, 40).press(40, choice.message_id, choice.callback_data("Catering"))
+        board = await fake.await_for(
+            lambda: next(
+                (m for m in fake.messages(GROUP) if "Gezonde <voeding>" in (m.plain_text or "")),
+                None,
+            )
+        )
+        assert "Koffie" in (board.plain_text or "")
+        assert "Catering" not in (board.plain_text or "")
+        toast = await room.press(41, board.message_id, vote(board, 1, 2))
+        assert "Gezonde <voeding>" in toast
+    finally:
+        await stop_bot(app)
+    assert all_ok(fake)
