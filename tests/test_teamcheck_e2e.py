@@ -18,7 +18,7 @@ from bot.telegram import group
 from storage import Store
 from tests.fakebotapi import BotMessage, Call, FakeBotApi
 from tests.team_board import board_counts
-from tests.telegram_buyer import plain, start_bot, stop_bot
+from tests.telegram_buyer import Buyer, plain, start_bot, stop_bot
 
 GROUP = -100777
 OWNER, ADMIN = 10, 11
@@ -405,3 +405,80 @@ async def test_private_tender_names_are_never_shown_in_the_group(
     finally:
         await stop_bot(app)
     assert all_ok(fake)
+
+
+# -- deleting all my data ----------------------------------------------------------------------
+
+OTHER_GROUP, THIRD_GROUP = -100888, -100999
+
+
+def stored_groups(data: Path) -> dict[str, str]:
+    """Every stored group file's raw text, by name: what someone reading the disk would find."""
+    return {p.name: p.read_text(encoding="utf-8") for p in (data / "groups").glob("*.json")}
+
+
+async def test_deleting_all_my_data_removes_me_from_every_group(
+    fake: FakeBotApi, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    seed_tender(data, ANNA, "Catering & koffie")
+    fake.add_chat(ANNA, "private")
+    app = await start_bot(fake, data)
+    try:
+        room, other, third = Room(fake), Room(fake, OTHER_GROUP), Room(fake, THIRD_GROUP)
+        board = await room.start(STARTER)
+        await room.press(ANNA, board.message_id, vote(board, KLIMAAT, 3))
+        await room.press(BRAM, board.message_id, vote(board, KLIMAAT, 1))
+        await room.board_counts(board.message_id, Klimaat=(0, 1, 0, 1))
+
+        # Anna starts a check on her own tender's themes elsewhere, and leaves one choice open
+        mark = other.send(ANNA, "/ambitiecheck")
+        dm = await fake.await_for(
+            lambda: next((c for c in fake.calls[mark:] if c.ok and c.chat_id == ANNA), None)
+        )
+        choice = Room(fake, ANNA).message(dm.response["result"]["message_id"])
+        await Room(fake, ANNA).press(ANNA, choice.message_id, choice.callback_data("Catering"))
+        own = await fake.await_for(
+            lambda: next(
+                (m for m in fake.messages(OTHER_GROUP) if "Gezonde" in str(m.buttons())), None
+            )
+        )
+        await other.press(BRAM, own.message_id, vote(own, 0, 2))
+        await third.command(ANNA, "/ambitiecheck", "kiest in een privébericht")
+        assert any("Gezonde" in text for text in stored_groups(data).values())
+
+        private = Buyer(fake, ANNA)
+        await private.say("/verwijder", expect="Wat wil je verwijderen")
+        await private.tap("Al mijn gegevens", expect="Weet je zeker")
+        await private.tap("Ja, verwijderen", expect="Al je gegevens zijn verwijderd")
+
+        def anna_gone() -> bool | None:
+            store = Store(data)
+            for name, text in stored_groups(data).items():
+                if "Gezonde" in text or "Catering" in text:
+                    return None
+                record = store.get_group(name.removesuffix(".json")) or {}
+                for check in record.get("checks", []):
+                    if str(ANNA) in check["votes"] or ANNA in (
+                        check["starter_id"],
+                        check["closed_by"],
+                    ):
+                        return None
+                if (record.get("choice") or {}).get("starter_id") == ANNA:
+                    return None
+            return True
+
+        await fake.await_for(anna_gone)
+        # the team's other votes stay, and the board shows them without Anna's
+        await room.board_counts(board.message_id, Klimaat=(0, 1, 0, 0))
+        # the board on Anna's own themes is gone and loses its buttons
+        await fake.await_for(lambda: not room_message(fake, OTHER_GROUP, own).buttons() or None)
+        toast = await other.press(BRAM, own.message_id, vote(own, 0, 3), strict=False)
+        assert toast == "Deze check is gesloten."
+    finally:
+        await stop_bot(app)
+    assert all_ok(fake)
+
+
+def room_message(fake: FakeBotApi, chat_id: int, message: BotMessage) -> BotMessage:
+    return Room(fake, chat_id).message(message.message_id)

@@ -56,6 +56,7 @@ from bot.wiring import user_key_for_telegram
 from flows.prompting import shorten
 from flows.report.splitting import split_message
 from flows.teamcheck import (
+    Forgotten,
     Place,
     SourceChoice,
     TeamCheck,
@@ -328,10 +329,13 @@ class StoreGroups:
 class GroupChecks:
     def __init__(
         self,
+        app: Application[Any, Any, Any, Any, Any, Any],
         store: Store,
         texts: TeamTexts | None = None,
         refresher: BoardRefresher | None = None,
     ) -> None:
+        self.app = app
+        self.loop: asyncio.AbstractEventLoop | None = None
         self.flow = TeamChecks(
             StoreGroups(store),
             store,
@@ -353,6 +357,7 @@ class GroupChecks:
 
     async def run(self, fn: Callable[..., Any], *args: Any) -> Any:
         """A workflow step in a worker thread: the store waits for the disk, the bot need not."""
+        self.loop = asyncio.get_running_loop()
         return await asyncio.to_thread(fn, *args)
 
     # -- /ambitiecheck ---------------------------------------------------------------------------
@@ -503,7 +508,7 @@ class GroupChecks:
             await sender.answer_callback(query, self.t.plain("toast.unknown"))
             return
         if outcome.status != "same":
-            self.schedule_refresh(context, key)
+            self.schedule_refresh(key)
         toast = "toast.same" if outcome.status == "same" else "toast.vote"
         await sender.answer_callback(
             query, self.t.plain(toast, theme=outcome.theme, level=outcome.level)
@@ -522,25 +527,23 @@ class GroupChecks:
         else:
             await sender.answer_callback(query, self.t.plain("toast.unknown"))
 
-    def schedule_refresh(self, context: Context, key: str) -> None:
-        application = context.application
+    def schedule_refresh(self, key: str) -> None:
+        app = self.app
 
         def spawn(coro: Coroutine[Any, Any, None]) -> Any:
-            return application.create_task(coro, name=f"bord {key}")
+            return app.create_task(coro, name=f"bord {key}")
 
         interval = PRIVATE_REFRESH_INTERVAL if key.startswith("tg-scan-") else REFRESH_INTERVAL
-        self.refresher.schedule(key, lambda: self.refresh_board(context, key), interval, spawn)
+        self.refresher.schedule(key, lambda: self.refresh_board(key), interval, spawn)
 
-    async def refresh_board(
-        self, context: Context, key: str, check: TeamCheck | None = None
-    ) -> None:
+    async def refresh_board(self, key: str, check: TeamCheck | None = None) -> None:
         """Render the latest stored state (or the given check) onto the board; a board Telegram
         will no longer edit (deleted by someone) is sent again, so voting can go on."""
         async with self.edit_lock(key):
             check = check or await self.run(self.flow.current, key)
             if check is None or check.board_message_id is None or check.chat_id is None:
                 return
-            sender = Sender(context.bot)
+            sender = Sender(self.app.bot)
             text, markup = board_text(check, self.t), board_markup(check, self.t)
             shown = (check.board_message_id, text)
             if self.shown.get(key) == shown:
@@ -605,7 +608,7 @@ class GroupChecks:
         self.refresher.forget(key)
         if query is not None:
             await sender.answer_callback(query)
-        await self.refresh_board(context, key, closing.result.check)
+        await self.refresh_board(key, closing.result.check)
         self.refresher.mark_edited(key)
         await self.send_result(sender, closing.result)
 
@@ -792,11 +795,22 @@ class GroupChecks:
     def forget_person(self, user_id: int) -> None:
         """Remove every team-check record naming this person: their private scan, their votes
         in every group, pending choices and checks built on their own tender's themes. For the
-        private "delete all my data" path; synchronous, to run in a worker thread. Group boards
-        show the new counts at the next vote."""
+        private "delete all my data" path; synchronous, to run in a worker thread. The boards
+        are then redrawn on the bot's event loop (known once any team-check update was handled;
+        before that, at the next vote)."""
         forgotten = self.flow.forget_person(user_id, [scan_key(user_id)])
+        loop = self.loop
+        if loop is not None and not loop.is_closed():
+            asyncio.run_coroutine_threadsafe(self.show_forgotten(forgotten), loop)
+
+    async def show_forgotten(self, forgotten: Forgotten) -> None:
+        """Boards show the counts without the person; a board whose check is gone loses its
+        buttons."""
         for key in forgotten.redraw:
-            self.shown.pop(key, None)
+            self.schedule_refresh(key)
+        sender = Sender(self.app.bot)
+        for chat_id, message_id in forgotten.dropped:
+            await sender.drop_keyboard(chat_id, message_id)
 
 
 def register_group_handlers(
@@ -806,7 +820,7 @@ def register_group_handlers(
 ) -> GroupChecks:
     """Add the team check's handlers; call before the private chat's catch-all handlers so
     these commands, every command in a group and the `g:` buttons are answered here first."""
-    checks = GroupChecks(store, texts)
+    checks = GroupChecks(app, store, texts)
     new = filters.UpdateType.MESSAGE
     groups = filters.ChatType.GROUPS
     private = filters.ChatType.PRIVATE
