@@ -35,7 +35,7 @@ from flows.teamcheck import (
 )
 from flows.texts import prompts_dir
 from storage import Store
-from tests.fakebotapi import parse_html
+from tests.fakes import parse_html
 from tests.team_board import board_counts
 
 NASTY = '<b>Schoonmaak</b> & "2027" </i> {{ x }} $5 🌱'

@@ -16,7 +16,7 @@ import pytest
 
 from bot.telegram import group
 from storage import Store
-from tests.fakebotapi import BotMessage, Call, FakeBotApi
+from tests.fakes import BotMessage, Call, FakeBotApi
 from tests.team_board import board_counts
 from tests.telegram_buyer import Buyer, plain, start_bot, stop_bot
 
