@@ -482,3 +482,80 @@ async def test_deleting_all_my_data_removes_me_from_every_group(
 
 def room_message(fake: FakeBotApi, chat_id: int, message: BotMessage) -> BotMessage:
     return Room(fake, chat_id).message(message.message_id)
+
+
+# -- forum topics and supergroups --------------------------------------------------------------
+
+FORUM, TOPIC = -1002001, 77
+
+
+async def test_in_a_forum_the_board_and_the_result_stay_in_the_topic(bot: FakeBotApi) -> None:
+    bot.add_chat(FORUM, "supergroup", title="Inkoop")
+    mark = bot.mark()
+    bot.send_text(FORUM, STARTER, "/ambitiecheck", chat_type="supergroup", thread_id=TOPIC)
+    board = await bot.await_for(
+        lambda: next((m for m in bot.messages(FORUM) if "Sluiten" in str(m.buttons())), None)
+    )
+    assert board.thread_id == TOPIC
+    room = Room(bot, FORUM)
+    await room.press(ANNA, board.message_id, vote(board, KLIMAAT, 2))
+    await room.board_counts(board.message_id, Klimaat=(0, 0, 1, 0))
+    bot.send_text(FORUM, STARTER, "/uitslag", chat_type="supergroup", thread_id=TOPIC)
+    await bot.await_for(lambda: result_call(bot, mark))
+    sent = [m for m in bot.messages(FORUM) if m.message_id != board.message_id]
+    assert {m.kind for m in sent} >= {"photo", "text"}
+    assert all(m.thread_id == TOPIC for m in sent), [(m.kind, m.thread_id) for m in sent]
+    bot.send_text(FORUM, ANNA, "/help", chat_type="supergroup", thread_id=TOPIC)
+    help_message = await bot.await_for(
+        lambda: next((m for m in bot.messages(FORUM) if "/verwijder" in (m.plain_text or "")), None)
+    )
+    assert help_message.thread_id == TOPIC
+    assert all_ok(bot)
+
+
+SUPERGROUP = -1009990777
+
+
+def migration(chat_id: int, chat_type: str, **field: int) -> dict[str, object]:
+    return {
+        "message": {
+            "message_id": 900 + len(field),
+            "date": 1_800_000_000,
+            "chat": {"id": chat_id, "type": chat_type, "title": "Inkoop"},
+            "from": {"id": OWNER, "is_bot": False, "first_name": "Test"},
+            **field,
+        }
+    }
+
+
+async def test_a_check_moves_along_when_the_group_becomes_a_supergroup(
+    bot: FakeBotApi, tmp_path: Path
+) -> None:
+    room = Room(bot)
+    board = await room.start(STARTER, "/ambitiecheck Schoonmaak")
+    await room.press(ANNA, board.message_id, vote(board, KLIMAAT, 3))
+    await room.press(BRAM, board.message_id, vote(board, KLIMAAT, 1))
+
+    bot.add_chat(SUPERGROUP, "supergroup", title="Inkoop")
+    bot.send_raw_update(migration(GROUP, "group", migrate_to_chat_id=SUPERGROUP))
+    bot.send_raw_update(migration(SUPERGROUP, "supergroup", migrate_from_chat_id=GROUP))
+    moved = await bot.await_for(
+        lambda: next((m for m in bot.messages(SUPERGROUP) if "Sluiten" in str(m.buttons())), None)
+    )
+    assert "Schoonmaak" in (moved.plain_text or "")
+    assert board_counts(moved.plain_text)["Klimaat"] == (0, 1, 0, 1)
+    assert not (tmp_path / "data" / "groups" / f"tg-group-{GROUP}.json").exists()
+
+    big = Room(bot, SUPERGROUP)
+    big.chat_type = "supergroup"
+    assert (
+        await big.press(BRAM, moved.message_id, vote(moved, KLIMAAT, 2)) == "Jouw stem: Klimaat 2"
+    )
+    mark = bot.mark()
+    big.send(STARTER, "/uitslag")
+    result = plain((await bot.await_for(lambda: result_call(bot, mark))).text)
+    assert "2 mensen stemden." in result
+    assert "• Klimaat: 2,5 (2 tot 3, 2 stemmen)" in result
+    # the move happens once, although Telegram tells both chats
+    assert sum("supergroep" in (m.plain_text or "") for m in bot.messages(SUPERGROUP)) == 1
+    assert all_ok(bot)
