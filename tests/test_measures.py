@@ -323,6 +323,21 @@ def test_select_many_deduplicates_groups_across_themes() -> None:
     assert any(m.theme is None for m in found)
 
 
+def test_select_many_keeps_the_specific_variant_of_a_shared_arrangement() -> None:
+    found = ids(
+        KB.select_many({"bereikbaarheid": 1, "klimaat": 1}, category="kantoorartikelen_papier")
+    )
+    assert "kantoorartikelen-leveringen" in found
+    assert "bereikbaarheid-leveringen" not in found
+
+
+def test_every_jurist_flag_says_what_to_check() -> None:
+    flagged = [m for m in MEASURES if m.jurist]
+    assert flagged
+    assert all(m.jurist_note for m in flagged)
+    assert all(m.jurist_note is None for m in MEASURES if not m.jurist)
+
+
 # --- Fit to the category and scope --------------------------------------------------------------
 
 PRINT_WORDS = re.compile(r"\b(printer|multifunctional|toner|afdruk)", re.IGNORECASE)
@@ -591,6 +606,12 @@ BROKEN: tuple[tuple[str, Mutation, str], ...] = (
     ),
     ("unknown field", set_field("ict-energie", "wens", True), r"ict-energie.*unknown fields"),
     ("jurist not a boolean", set_field("ict-energie", "jurist", "ja"), r"ict-energie.*jurist"),
+    (
+        "jurist without a note",
+        set_field("ict-energie", "jurist", True),
+        r"ict-energie.*jurist_note",
+    ),
+    ("note without jurist", drop_field("alg-dialoog", "jurist"), r"alg-dialoog.*jurist_note"),
     ("duplicate id", duplicate_first, r"duplicate id"),
     ("wrong version", lambda d: d.update(version=1), r"version"),
     (
