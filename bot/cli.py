@@ -75,12 +75,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run_chat(settings: Settings, user: str | None, out_dir: Path) -> int:
     from bot.console import Console, input_lines, tolerate_bad_bytes
+    from flows.contract.room import register as register_contract
     from flows.engine import Conversation
     from flows.report.summary import chat_summary
 
     store = open_store(settings.data_dir)
     tolerate_bad_bytes(sys.stdout)
     conversation = Conversation(store, buttons=False, summarizer=chat_summary)
+    register_contract(conversation)  # hook: the contract phase (flows/contract)
     console = Console(
         conversation,
         user_key_for_console(user),
