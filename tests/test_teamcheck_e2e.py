@@ -447,6 +447,9 @@ async def test_deleting_all_my_data_removes_me_from_every_group(
         )
         await other.press(BRAM, own.message_id, vote(own, 0, 2))
         await third.command(ANNA, "/ambitiecheck", "kiest in een privébericht")
+        await fake.await_for(  # the private choice for the third group has arrived
+            lambda: any(str(THIRD_GROUP) in str(m.buttons()) for m in fake.messages(ANNA)) or None
+        )
         assert any("Gezonde" in text for text in stored_groups(data).values())
 
         private = Buyer(fake, ANNA)
