@@ -93,6 +93,17 @@ def test_every_condition_is_used_by_some_measure() -> None:
     assert used == set(CONDITIONS)
 
 
+def test_scope_answers_in_the_flow_are_scopes_the_knowledge_base_knows() -> None:
+    """A scope question (role ``scopes``) must offer exactly the sub-scopes of its category."""
+    flow = yaml.load(FLOW_FILE.read_text(encoding="utf-8"), Loader=LOADER)
+    for step in flow["steps"]:
+        for q in step.get("questions", []):
+            if q.get("role") == "scopes":
+                category = q["when"]["equals"]
+                offered = {c["value"] for c in q["choices"]}
+                assert offered == {s for s, _ in KB.scopes(category)}, q["id"]
+
+
 def test_get_returns_the_measure_and_refuses_an_unknown_id() -> None:
     first = MEASURES[0]
     assert KB.get(first.id) is first
