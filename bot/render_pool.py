@@ -3,8 +3,10 @@
 Word, Markdown and the chart take tens of milliseconds of pure Python and matplotlib work. In a
 thread that would hold the GIL and slow every other buyer's answers; in worker processes the bot's
 own process stays free for chatting. One shared pool per bot process, started on first use (or
-warmed at start-up), with one worker per core (at most four, `INKOOPKOMPAS_DOCUMENT_WORKERS`
-overrides), so ten buyers asking at once share the machine instead of queueing behind one worker.
+warmed at start-up), with one worker per core beyond the bot's own (at most four;
+`INKOOPKOMPAS_DOCUMENT_WORKERS` overrides), so ten buyers asking at once share the machine
+instead of queueing behind one worker, while the bot keeps a core for chatting. Each worker costs
+about 100 MB.
 If a worker dies, the next request starts a new pool, and a request that cannot get a worker is made
 in a thread rather than not at all.
 
@@ -49,7 +51,7 @@ def worker_count() -> int:
     configured = os.environ.get("INKOOPKOMPAS_DOCUMENT_WORKERS", "").strip()
     if configured.isascii() and configured.isdigit() and int(configured) > 0:
         return min(int(configured), 16)
-    return max(1, min(4, os.cpu_count() or 1))
+    return max(1, min(4, (os.cpu_count() or 1) - 1))
 
 
 def _die_with(parent: int) -> None:
@@ -72,9 +74,11 @@ def _die_with(parent: int) -> None:
 
 
 def _warm() -> bool:
-    from flows.report import documents
+    """Make one small document set: the first one costs three times a warm one (imports, fonts,
+    matplotlib's first figure), and a buyer should not pay that."""
+    from flows.report.documents import render_all
 
-    documents.render_all  # noqa: B018 - importing is the warm-up: matplotlib, docx, templates
+    render_all(DocumentRequest("opwarmen", "Opwarmen", {}, formats=("docx", "md", "png")))
     return True
 
 

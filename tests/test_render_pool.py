@@ -104,5 +104,5 @@ def test_the_number_of_workers_can_be_set(
     setting: str, count: int | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("INKOOPKOMPAS_DOCUMENT_WORKERS", setting)
-    expected = count or max(1, min(4, os.cpu_count() or 1))
+    expected = count or max(1, min(4, (os.cpu_count() or 1) - 1))
     assert render_pool.worker_count() == expected
