@@ -21,7 +21,7 @@ from flows.events import Event, Reply
 from flows.report.documents import render_all
 from flows.teamcheck import team_texts
 from flows.texts import default_texts
-from tests.driver import full_script
+from tests.driver import lines_to
 from tests.fakes.botapi import Call
 from tests.fakes.harness import Harness, start_harness
 from tests.fakes.inprocess import BOT, edited_update, media_update, press_update, text_update
@@ -452,8 +452,7 @@ def test_the_limits_checker_refuses_what_telegram_refuses(
 async def test_answer_mark_and_photo_caption_are_not_escaped_twice(tg: Harness) -> None:
     # Found in review: "Je antwoord" on the answered question, and the photo caption, showed
     # &amp; for an answer or a name with an ampersand.
-    lines = full_script()
-    for line in ["/start", "Koffie & thee", *lines[1 : lines.index("2,3,5,13,15")]]:
+    for line in lines_to("themas", naam="Koffie & thee"):
         await tg.send(line)
     await tg.send("Eten & drinken")
     keyboard = tg.request.last_keyboard(USER)

@@ -31,6 +31,7 @@ from telegram.request import BaseRequest
 from bot import render_pool
 from bot.config import Settings
 from bot.logging_setup import setup_logging
+from bot.telegram.contract import register_contract
 from bot.telegram.group import register_group_handlers
 from bot.telegram.handlers import PrivateChat
 from bot.wiring import StorageProblem, open_store
@@ -77,6 +78,7 @@ def build_application(
     # Team ambition check (bot/telegram/group.py): registered first so its commands and its
     # "g:" buttons are answered there, before the private chat's catch-all handlers.
     chat.forget = register_group_handlers(app, store).forget_person
+    register_contract(app, store, conversation)  # hook: contract phase (bot/telegram/contract.py)
     app.add_handler(MessageHandler(new & filters.COMMAND, chat.on_command))
     app.add_handler(MessageHandler(private & filters.UpdateType.EDITED_MESSAGE, chat.on_edited))
     app.add_handler(MessageHandler(new & private & filters.TEXT & ~filters.COMMAND, chat.on_text))
