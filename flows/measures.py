@@ -64,14 +64,16 @@ CONDITIONS = (
     "lange_looptijd",
     "percelen",
     "keten_complex",
+    "selectiefase",
 )
 # Conditions that cannot hold together; a measure requiring both could never be shown.
 _EXCLUSIVE = (
     frozenset({"relationeel", "transactioneel"}),
     frozenset({"boven_drempel", "onder_drempel"}),
 )
-# Instrument kinds a tender may only name with "of gelijkwaardig" (Aanbestedingswet 2012, art.
-# 2:76 and 2:78): labels, certificates and standards. A contract clause or a monitoring body is not.
+# Instrument kinds a tender may only name with "of gelijkwaardig" (the Aanbestedingswet 2012 rules
+# on technical specifications and labels): labels, certificates and standards. A contract clause,
+# a statutory duty or a monitoring body is not.
 _EQUIVALENT_KINDS = frozenset({"keurmerk", "certificaat", "norm"})
 _INSTRUMENT_KINDS = _EQUIVALENT_KINDS | {"clausule", "organisatie", "methode", "wet"}
 
@@ -101,6 +103,7 @@ _MEASURE_KEYS = frozenset(
         "requires",
         "instrument",
         "jurist",
+        "jurist_note",
         "source",
     }
 )
@@ -130,6 +133,7 @@ class Measure:
     instrument: str | None
     jurist: bool
     source: str | None
+    jurist_note: str | None = None
 
     @property
     def is_award(self) -> bool:
@@ -250,6 +254,18 @@ class MeasuresBase:
     def scopes(self, category: str | None) -> tuple[tuple[str, str], ...]:
         info = self.category_info.get(category or "")
         return tuple(info.scopes.items()) if info else ()
+
+    def instruments_for(
+        self, category: str | None, scopes: Collection[str] = ()
+    ) -> tuple[Instrument, ...]:
+        """The labels, standards and clauses this category's own measures name, in file order:
+        what a buyer of this category expects to see mentioned on the ambition card."""
+        named = dict.fromkeys(
+            m.instrument
+            for m in self.measures
+            if m.instrument and m.categories and _fits(m, category, scopes)
+        )
+        return tuple(self.instruments[i] for i in named if i is not None)
 
     def select(
         self,
@@ -545,6 +561,9 @@ def _measure(
     jurist = entry.get("jurist", False)
     if not isinstance(jurist, bool):
         raise MeasuresError(f"{where}: jurist must be true or false")
+    jurist_note = _optional(entry.get("jurist_note"), where, "jurist_note")
+    if jurist != (jurist_note is not None):
+        raise MeasuresError(f"{where}: jurist: true needs a jurist_note saying what to check")
     return Measure(
         id=ident,
         theme=theme,
@@ -561,6 +580,7 @@ def _measure(
         instrument=instrument,
         jurist=jurist,
         source=_optional(entry.get("source"), where, "source"),
+        jurist_note=jurist_note,
     )
 
 

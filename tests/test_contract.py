@@ -342,3 +342,25 @@ def test_terminal_documents_are_written(buyer: Driver, tmp_path: Path) -> None:
     assert request is not None
     paths = write_documents(request, tmp_path)
     assert sorted(p.suffix for p in paths) == [".docx", ".png"]
+
+
+def test_a_half_entered_measurement_resumes_where_it_stopped(
+    buyer: Driver, store: Store, clock: Clock
+) -> None:
+    set_up(buyer)
+    clock.local(2027, 4, 15, 10)
+    buyer.run(["/meting", "46", "/annuleren", "/meting"])
+    buyer.say("9")
+    (entry,) = contract_of(store, "cli-c")["measurements"]
+    assert list(entry["values"].values()) == [46.0, 9.0]
+
+
+def test_after_a_missed_moment_the_current_one_is_measured(
+    buyer: Driver, store: Store, clock: Clock
+) -> None:
+    set_up(buyer)
+    clock.local(2027, 7, 16, 10)
+    buyer.run(["/meting", "49", "9", "5", "/geen"])
+    contract = contract_of(store, "cli-c")
+    assert [m["checkin"] for m in contract["measurements"]] == [2]
+    assert [bool(c.get("done")) for c in contract["checkins"][:3]] == [True, True, False]

@@ -88,6 +88,11 @@ def test_every_flow_theme_and_category_is_known_to_the_knowledge_base() -> None:
     assert set(categories) == set(KB.categories)
 
 
+def test_every_condition_is_used_by_some_measure() -> None:
+    used = {c for m in MEASURES for c in m.requires}
+    assert used == set(CONDITIONS)
+
+
 def test_get_returns_the_measure_and_refuses_an_unknown_id() -> None:
     first = MEASURES[0]
     assert KB.get(first.id) is first
@@ -123,6 +128,15 @@ def test_mvi_product_group_is_named_only_where_known(
     category: str | None, scopes: tuple[str, ...], expected: str | None
 ) -> None:
     assert KB.mvi_product_group(category, scopes) == expected
+
+
+def test_instruments_for_a_category_are_its_own_standard_labels() -> None:
+    hardware = {i.name for i in KB.instruments_for("ict_print", ("hardware",))}
+    assert {"TCO Certified", "EPEAT", "ENERGY STAR", "Electronics Watch"} <= hardware
+    assert "Blauer Engel" not in hardware
+    cleaning = {i.id for i in KB.instruments_for("schoonmaak")}
+    assert {"eu-ecolabel", "keurmerk-schoonmaak", "nen-en-13549"} <= cleaning
+    assert KB.instruments_for("eigen_categorie") == ()
 
 
 def test_scopes_split_broad_categories_only() -> None:
@@ -200,7 +214,7 @@ def test_every_measure_is_reachable_for_a_real_category(measure: Measure) -> Non
         ),
         (
             "ketenverantwoordelijkheid",
-            "schoonmaak",
+            "beveiliging",
             (),
             {"keten-isv", "keten-risicoanalyse-gunning", "keten-samen"},
         ),
@@ -234,7 +248,8 @@ def test_at_most_one_measure_per_group_in_any_selection() -> None:
     [
         ("ketenverantwoordelijkheid", 1, "ict_print", ("hardware",), "ict-isv", "keten-isv"),
         ("ketenverantwoordelijkheid", 1, "ict_print", ("datacenter",), "keten-isv", "ict-isv"),
-        ("ketenverantwoordelijkheid", 1, "schoonmaak", (), "keten-isv", "ict-isv"),
+        ("ketenverantwoordelijkheid", 1, "beveiliging", (), "keten-isv", "ict-isv"),
+        ("ketenverantwoordelijkheid", 1, "schoonmaak", (), "schoonmaak-isv", "keten-isv"),
         (
             "klimaat",
             3,
@@ -274,6 +289,11 @@ def test_category_specific_measures_come_first_then_report_order() -> None:
         ("alg-varianten", "innovatie"),
         ("alg-technisch-specificeren", "transactioneel"),
         ("milieu-managementsysteem", "boven_drempel"),
+        ("klimaat-selectie-referentie", "selectiefase"),
+        ("keten-audit", "keten_complex"),
+        ("mkb-perceelbeperking", "percelen"),
+        ("alg-herijking", "lange_looptijd"),
+        ("mkb-onderhands", "onder_drempel"),
     ],
 )
 def test_a_measure_appears_only_when_the_answers_ask_for_it(measure_id: str, missing: str) -> None:
@@ -301,6 +321,21 @@ def test_select_many_deduplicates_groups_across_themes() -> None:
     groups = [m.group for m in found if m.group]
     assert len(groups) == len(set(groups))
     assert any(m.theme is None for m in found)
+
+
+def test_select_many_keeps_the_specific_variant_of_a_shared_arrangement() -> None:
+    found = ids(
+        KB.select_many({"bereikbaarheid": 1, "klimaat": 1}, category="kantoorartikelen_papier")
+    )
+    assert "kantoorartikelen-leveringen" in found
+    assert "bereikbaarheid-leveringen" not in found
+
+
+def test_every_jurist_flag_says_what_to_check() -> None:
+    flagged = [m for m in MEASURES if m.jurist]
+    assert flagged
+    assert all(m.jurist_note for m in flagged)
+    assert all(m.jurist_note is None for m in MEASURES if not m.jurist)
 
 
 # --- Fit to the category and scope --------------------------------------------------------------
@@ -571,6 +606,12 @@ BROKEN: tuple[tuple[str, Mutation, str], ...] = (
     ),
     ("unknown field", set_field("ict-energie", "wens", True), r"ict-energie.*unknown fields"),
     ("jurist not a boolean", set_field("ict-energie", "jurist", "ja"), r"ict-energie.*jurist"),
+    (
+        "jurist without a note",
+        set_field("ict-energie", "jurist", True),
+        r"ict-energie.*jurist_note",
+    ),
+    ("note without jurist", drop_field("alg-dialoog", "jurist"), r"alg-dialoog.*jurist_note"),
     ("duplicate id", duplicate_first, r"duplicate id"),
     ("wrong version", lambda d: d.update(version=1), r"version"),
     (

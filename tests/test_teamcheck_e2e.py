@@ -7,8 +7,10 @@ always for a condition, never for a time.
 
 from __future__ import annotations
 
+import asyncio
 import io
-from collections.abc import AsyncIterator
+import itertools
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import docx
@@ -445,6 +447,9 @@ async def test_deleting_all_my_data_removes_me_from_every_group(
         )
         await other.press(BRAM, own.message_id, vote(own, 0, 2))
         await third.command(ANNA, "/ambitiecheck", "kiest in een privébericht")
+        await fake.await_for(  # the private choice for the third group has arrived
+            lambda: any(str(THIRD_GROUP) in str(m.buttons()) for m in fake.messages(ANNA)) or None
+        )
         assert any("Gezonde" in text for text in stored_groups(data).values())
 
         private = Buyer(fake, ANNA)
@@ -559,3 +564,114 @@ async def test_a_check_moves_along_when_the_group_becomes_a_supergroup(
     # the move happens once, although Telegram tells both chats
     assert sum("supergroep" in (m.plain_text or "") for m in bot.messages(SUPERGROUP)) == 1
     assert all_ok(bot)
+
+
+# -- a busy group: the edit rate -----------------------------------------------------------------
+
+PRODUCTION_INTERVAL = group.REFRESH_INTERVAL  # read at import, before the autouse fixture
+
+
+class ManualClock:
+    """Virtual time for the board refresher: a test advances it, sleepers wake when their
+    deadline has passed (or when the refresher is told to wake)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleepers: list[tuple[float, asyncio.Event]] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float, wake: asyncio.Event) -> None:
+        due = asyncio.Event()
+        self.sleepers.append((self.now + seconds, due))
+        waits = {asyncio.ensure_future(due.wait()), asyncio.ensure_future(wake.wait())}
+        _, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+
+    def waiting(self) -> bool:
+        return any(not due.is_set() for _, due in self.sleepers)
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+        for deadline, due in self.sleepers:
+            if deadline <= self.now:
+                due.set()
+        self.sleepers = [(d, e) for d, e in self.sleepers if not e.is_set()]
+
+
+async def settle(refresher: group.BoardRefresher, clock: ManualClock, key: str) -> None:
+    """Until the refresher is idle or waiting out its interval (no edit in flight)."""
+    for _ in range(2000):
+        await asyncio.sleep(0.005)
+        if not refresher.pending(key) or clock.waiting():
+            return
+    raise AssertionError("the board refresher never settled")
+
+
+async def test_a_busy_group_of_thirty_stays_under_twenty_edits_a_minute(
+    fake: FakeBotApi,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    record_property: Callable[[str, object], None],
+) -> None:
+    monkeypatch.setattr(group, "REFRESH_INTERVAL", PRODUCTION_INTERVAL)
+    app = await start_bot(fake, tmp_path / "data")
+    try:
+        checks: group.GroupChecks = app.bot_data["group_checks"]
+        clock = ManualClock()
+        checks.refresher = group.BoardRefresher(clock=clock.clock, sleep=clock.sleep)
+        key = group.key_for_chat(GROUP)
+        room = Room(fake)
+        board = await room.start(STARTER)
+        bid = board.message_id
+        voters = list(range(2000, 2030))
+        expected: dict[int, dict[int, int]] = {}
+        edits_at: list[float] = []
+        seen = 0
+
+        async def tick(seconds: float) -> None:
+            """Let virtual time pass; every board edit the fake received is stamped with it."""
+            nonlocal seen
+            clock.advance(seconds)
+            await settle(checks.refresher, clock, key)
+            edits = [c for c in fake.calls_to("editMessageText") if c.ok]
+            edits_at.extend([clock.now] * (len(edits) - seen))
+            seen = len(edits)
+
+        for second in range(120):  # two busy minutes: two presses every second
+            queries = []
+            for n in range(2):
+                press = second * 2 + n
+                voter = voters[press % 30]
+                theme, level = (press // 30) % 6, (press * 7 + voter + press // 180) % 4
+                expected.setdefault(voter, {})[theme] = level
+                queries.append(fake.press(GROUP, voter, bid, vote(board, theme, level)))
+            await fake.await_for(
+                lambda q=queries: all(x in fake.answered_callbacks for x in q) or None
+            )
+            await tick(0.0)
+            await tick(1.0)
+        for _ in range(int(PRODUCTION_INTERVAL) + 1):  # the last presses reach the board
+            await tick(1.0)
+
+        per_minute = max(sum(1 for t in edits_at if start <= t < start + 60) for start in edits_at)
+        gaps = [b - a for a, b in itertools.pairwise(edits_at)]
+        record_property("board_edits_max_per_minute", per_minute)
+        record_property("board_edits_total", len(edits_at))
+        assert per_minute <= 20, edits_at
+        assert min(gaps) >= PRODUCTION_INTERVAL, edits_at
+        assert len(edits_at) >= 30  # the board followed the votes all along
+
+        tallies = [[0, 0, 0, 0] for _ in range(6)]
+        for levels in expected.values():
+            for theme, level in levels.items():
+                tallies[theme][level] += 1
+        shown = board_counts(room.message(bid).plain_text)
+        names = ["Milieu", "Klimaat", "Circulariteit en biobased"]
+        assert [shown[name] for name in names] == [tuple(t) for t in tallies[:3]]
+        assert "30 mensen hebben gestemd." in (room.message(bid).plain_text or "")
+    finally:
+        await stop_bot(app)
+    assert all_ok(fake)

@@ -208,6 +208,12 @@ def scan_key(user_id: int) -> str:
     return f"tg-scan-{user_id}"
 
 
+def refresh_interval(key: str) -> float:
+    """Seconds between two edits of one board: a group shares Telegram's 20 messages a minute
+    among everybody, a private scan has one person waiting to see their own press."""
+    return PRIVATE_REFRESH_INTERVAL if key.startswith("tg-scan-") else REFRESH_INTERVAL
+
+
 def thread_of(message: Message | None) -> int | None:
     """The forum topic a message is in, so replies and boards land in the same topic."""
     if message is None or not message.is_topic_message:
@@ -533,8 +539,7 @@ class GroupChecks:
         def spawn(coro: Coroutine[Any, Any, None]) -> Any:
             return app.create_task(coro, name=f"bord {key}")
 
-        interval = PRIVATE_REFRESH_INTERVAL if key.startswith("tg-scan-") else REFRESH_INTERVAL
-        self.refresher.schedule(key, lambda: self.refresh_board(key), interval, spawn)
+        self.refresher.schedule(key, lambda: self.refresh_board(key), refresh_interval(key), spawn)
 
     async def refresh_board(self, key: str, check: TeamCheck | None = None) -> None:
         """Render the latest stored state (or the given check) onto the board; a board Telegram

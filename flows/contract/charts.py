@@ -11,13 +11,14 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Polygon
+from matplotlib.ticker import FuncFormatter
 
 from flows.contract.progress import KpiProgress, deadline, planned
 from flows.report import chart as web
@@ -43,6 +44,12 @@ def _png(fig: Figure) -> bytes:
     return out.getvalue()
 
 
+def _month(value: float, _: object) -> str:
+    """ "4-2027" rather than matplotlib's "2027-04": how a Dutch reader writes a month."""
+    moment = datetime.fromtimestamp(value * 86400, UTC)  # matplotlib counts days since 1970
+    return f"{moment.month}-{moment.year}"
+
+
 def realised_web_png(
     themes: Sequence[tuple[str, float, float | None]],
     *,
@@ -58,7 +65,10 @@ def realised_web_png(
     fig = Figure(figsize=(SIZE_INCHES, SIZE_INCHES), dpi=DPI, facecolor="white")
     FigureCanvasAgg(fig)
     top = web._title(fig, title, subtitle)
-    labels = [label if real is not None else f"{label} (geen meting)" for label, _, real in themes]
+    labels = [
+        f"{label} (geen meting)" if real is None and level > 0 else label
+        for label, level, real in themes
+    ]
     texts = web.chart_texts()
     # The original web exactly as the summary draws it; the same layout again places the
     # realised web on top of it.
@@ -140,5 +150,5 @@ def trend_png(
         frameon=False,
         prop={"family": FONT, "size": 8},
     )
-    fig.autofmt_xdate(rotation=0, ha="center")
+    ax.xaxis.set_major_formatter(FuncFormatter(_month))
     return _png(fig)

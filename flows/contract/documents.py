@@ -26,8 +26,8 @@ from flows.events import DocumentRequest
 from flows.report.docx_doc import LANGUAGE, DocxTexts, _Writer, clean
 from flows.texts import yaml_section
 
-TREND_WIDTH = Cm(14)
-WEB_WIDTH = Cm(14)
+TREND_WIDTH = Cm(12)
+WEB_WIDTH = Cm(10.5)
 KPI_WIDTHS = (4.0, 5.0, 7.0)
 
 
@@ -131,33 +131,34 @@ def progress_docx(request: DocumentRequest, web: bytes) -> bytes:
     rows_progress = progress(contract)
     for row in rows_progress:
         k = row.kpi
-        w.heading(k.name, 2)
-        w.para(
-            t(
-                "kpi_summary",
-                baseline=number(k.baseline),
-                target=number(k.target),
-                year=k.year,
-                status=chat(f"status.{row.status}"),
-            )
+        w.heading(k.name, 2).paragraph_format.keep_with_next = True
+        summary = t(
+            "kpi_summary",
+            baseline=number(k.baseline),
+            target=number(k.target),
+            year=k.year,
+            status=chat(f"status.{row.status}"),
         )
+        w.para(summary).paragraph_format.keep_with_next = True
+        doc.add_picture(io.BytesIO(_trend(row, start)), width=TREND_WIDTH)
         table_rows = [
             [
                 day(d),
                 t("not_measured") if v is None else number(v),
-                number(planned(k, start, d)),
+                number(round(planned(k, start, d), 1)),
             ]
             for d, v in row.points
         ]
         if table_rows:
             w.table(t.items("kpi_columns"), KPI_WIDTHS, table_rows)
-        doc.add_picture(io.BytesIO(_trend(row, start)), width=TREND_WIDTH)
 
     w.heading(t("advice_heading"))
-    behind = [r for r in rows_progress if r.status == "achter"]
-    for row in behind:
-        w.para(t("advice_behind", kpi=row.kpi.name), "List Bullet")
-    if not behind:
+    behind = [r.kpi.name for r in rows_progress if r.status == "achter"]
+    if behind:
+        w.para(t("advice_intro"))
+        w.bullets(behind)
+        w.para(t("advice_behind"))
+    else:
         w.para(t("advice_none"))
 
     w.heading(t("actions_heading"))

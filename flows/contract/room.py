@@ -498,7 +498,9 @@ class ContractRoom:
             count=len(contract.get("checkins") or []),
             date=day(when, self.texts),
         )
-        return self._ask_value(s, {"step": "value", "m": index, "k": 0}, contract, intro)
+        entered = contract["measurements"][index].get("values") or {}
+        k = next((i for i, kpi in enumerate(rows) if kpi.id not in entered), len(rows))
+        return self._ask_value(s, {"step": "value", "m": index, "k": k}, contract, intro)
 
     def _ask_value(
         self, s: Session, dialog: dict[str, Any], contract: dict[str, Any], *before: str
@@ -566,9 +568,8 @@ class ContractRoom:
         entry = contract["measurements"][int(dialog["m"])]
         if not chosen and value:
             contract.setdefault("actions", []).append({"date": entry["date"], "text": value})
-        for c in contract.get("checkins") or []:
-            if c["n"] == entry.get("checkin"):
-                c["done"] = self.cal.today().isoformat()
+        if entry.get("checkin") is not None:
+            schedule.close_through(contract, int(entry["checkin"]), self.cal.today())
         self._leave(s)
         self._store(s, contract, measured=True)
         done = self.texts("measure.finished", date=day(str(entry["date"]), self.texts))

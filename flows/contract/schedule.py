@@ -132,13 +132,21 @@ def unmark_sent(contract: dict[str, Any], numbers: list[int]) -> None:
 
 
 def current_checkin(contract: dict[str, Any], cal: Calendar) -> dict[str, Any] | None:
-    """The moment a measurement entered today belongs to: the oldest open one that is due, or
-    one due within the reminder snooze window (measuring a few days early counts)."""
+    """The moment a measurement entered today belongs to: the latest open one that is due, or
+    one due within the snooze window (measuring a few days early counts). After a missed
+    quarter the buyer measures the current one, not the one that has passed."""
     horizon = cal.today() + timedelta(days=SNOOZE_DAYS)
+    due_now = [c for c in open_checkins(contract) if date.fromisoformat(str(c["due"])) <= horizon]
+    return due_now[-1] if due_now else None
+
+
+def close_through(contract: dict[str, Any], number: int, day: date) -> None:
+    """Moment `number` is measured; open moments before it are passed and close with it."""
     for c in open_checkins(contract):
-        if date.fromisoformat(str(c["due"])) <= horizon:
-            return c
-    return None
+        if int(c["n"]) < number:
+            c["done"] = "overgeslagen"
+        elif int(c["n"]) == number:
+            c["done"] = day.isoformat()
 
 
 def snooze(contract: dict[str, Any], cal: Calendar, days: int = SNOOZE_DAYS) -> date | None:

@@ -63,22 +63,16 @@ def progress_lines(
                 texts(
                     "progress.line",
                     value=number(row.latest[1]),
-                    expected=number(row.expected),
+                    expected=number(round(row.expected, 1)),
                     **common,
                 )
             )
     text = ["\n".join(lines), texts("progress.rule")]
     if any(r.status == "achter" for r in rows):
         text.append(texts("progress.advice_behind"))
-    streak = [r for r in rows if r.behind_streak >= 2]
-    if streak:
-        text.append(
-            texts(
-                "progress.advice_streak",
-                kpis=[r.kpi.name for r in streak],
-                streak=max(r.behind_streak for r in streak),
-            )
-        )
+    for row in rows:
+        if row.behind_streak >= 2:
+            text.append(texts("progress.advice_streak", kpi=row.kpi.name, streak=row.behind_streak))
     web = realised_web(contract, answers)
     if web:
         themes = [
