@@ -29,6 +29,8 @@ class TenderState(TypedDict, total=False):
     return_to: str | None
     seq: int
     update_id: int
+    room: str | None
+    """A room outside the question flow (the contract phase) that has the person's events."""
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,10 @@ class Session:
         if self.tender is None:
             return {}
         return cast(TenderState, self.tender.state)
+
+    def extra(self, key: str) -> Any:
+        """A value a room outside the question flow keeps with the tender (its own keys)."""
+        return self.tender.state.get(key) if self.tender is not None else None
 
     @property
     def cursor(self) -> str | None:

@@ -46,7 +46,7 @@ def test_scripted_chat_from_greeting_to_summary(tmp_path: Path) -> None:
     assert "Je hebt alle vragen voor Catering hoofdkantoor 2027 beantwoord" in out
     assert "Samenvatting · Catering hoofdkantoor 2027" in out
     assert "Gunningscriteria" in out
-    written = sorted(p.name for p in (tmp_path / "inkoopkompas-documenten").iterdir())
+    written = sorted(p.name for p in (tmp_path / "inkoopkompas-documenten" / "anna").iterdir())
     assert written == [
         "catering-hoofdkantoor-2027-ambitie.docx",
         "catering-hoofdkantoor-2027-ambitie.md",

@@ -19,6 +19,7 @@ import pytest
 from bot import render_pool
 from flows.events import Event, Reply
 from flows.report.documents import render_all
+from flows.teamcheck import team_texts
 from flows.texts import default_texts
 from tests.driver import lines_to, rehearsal
 from tests.fakes.botapi import Call
@@ -282,13 +283,13 @@ async def test_a_burst_from_one_buyer_is_handled_in_order(slow_bot: Harness) -> 
 @pytest.mark.parametrize(
     "command", ["/start", "/overzicht", "/wijzig 3", "/start@inkoopkompas_test_bot"]
 )
-async def test_a_command_in_a_group_points_to_the_private_chat(tg: Harness, command: str) -> None:
+async def test_a_command_in_a_group_gets_the_group_help(tg: Harness, command: str) -> None:
     group = -100123
     calls = await tg.send(command, user=5, chat_id=group)
     assert methods(calls) == ["sendMessage"]
     (reply,) = calls
     assert reply.chat_id == group
-    assert visible_text(reply.text) == visible_text(TEXTS("telegram.group_redirect"))
+    assert visible_text(reply.text) == visible_text(team_texts().html("message.group_help"))
     assert reply.urls == [f"https://t.me/{BOT['username']}?start=groep"]
     assert tg.user(5) is None
 

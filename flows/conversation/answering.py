@@ -60,7 +60,8 @@ def on_answer(conv: Conversation, s: Session, event: Event) -> Reply:
         if not draft:
             return conv.reply(s, conv.texts("invalid.pick_at_least_one"))
         return record(conv, s, slot, draft)
-    value = parse(q, choices, event.text, q.max_length or conv.spec.text_max)
+    kept = own_options(draft, choices) if conv.buttons else []
+    value = parse(q, choices, event.text, q.max_length or conv.spec.text_max, kept)
     if isinstance(value, Invalid):
         return conv.reply(s, conv.texts(f"invalid.{value.key}", **value.params))
     if q.kind == "multi" and conv.buttons:

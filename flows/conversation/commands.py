@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from flows.conversation import answering
 from flows.conversation.machine import MENU_MODES, CommandRule
 from flows.events import DocumentRequest, Message, Reply
+from flows.inputs import number
 from flows.session import Session, now_iso
 from flows.spec import Slot
 
@@ -118,8 +119,9 @@ def overview(conv: Conversation, s: Session, arg: str) -> Reply:
 
 
 def jump(conv: Conversation, s: Session, arg: str) -> Reply:
-    if arg.isascii() and arg.isdigit():
-        match = [st for st in conv.spec.steps if st.number == int(arg)]
+    wanted = number(arg)
+    if wanted is not None:
+        match = [st for st in conv.spec.steps if st.number == wanted]
         if match:
             return conv.menus.questions_of(s, match[0].id)
     return conv.menus.steps(s)

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from flows.conversation import answering, commands
-from flows.conversation.machine import MENU_MODES, MODES, Rules
+from flows.conversation.machine import MENU_MODES, MODES, CommandRule, Rules
 from flows.conversation.menus import Menus, menu_keys
 from flows.events import DocumentRequest, Event, Message, Reply
+from flows.inputs import normalised
 from flows.ports import Repository
 from flows.prompting import Prompter, shorten
 from flows.report.summary import default_builder
@@ -26,6 +27,8 @@ from flows.spec import Choice, FlowSpec, Slot, load_spec
 from flows.texts import Texts, default_texts
 
 Summarizer = Callable[[DocumentRequest], list[str]]
+SimpleHandler = Callable[[Session, str], Reply]
+Room = Callable[[Session, Event], Reply | None]
 
 
 def time_ms() -> int:
@@ -77,9 +80,25 @@ class Conversation:
             providers={"ambitievoorstel": lambda a: default_builder().ambition_statement(a)},
         )
         self.aliases: dict[str, str] = dict(self.texts.section("command_aliases"))
-        self.commands = commands.REGISTRY
+        self.commands: dict[str, commands.Command] = dict(commands.REGISTRY)
         self.rules = Rules(c.rule for c in self.commands.values())
         self.menus = Menus(self)
+        # Rooms (e.g. flows/contract) claim a person's events while their dialog is open.
+        self.rooms: dict[str, Room] = {}
+
+    def register(self, name: str, handler: SimpleHandler, *, needs_tender: bool = True) -> None:
+        """Add (or replace) a command usable in every mode, for rooms outside this package."""
+        self.commands[name] = commands.Command(
+            name,
+            lambda _conv, s, arg: handler(s, arg),
+            CommandRule(name),
+            needs_tender=needs_tender,
+        )
+
+    def handler(self, name: str) -> SimpleHandler:
+        """A command's handler as a plain function, to wrap it when replacing the command."""
+        command = self.commands[name]
+        return lambda s, arg: command.run(self, s, arg)
 
     # -----------------------------------------------------------------------------------------
     # The one entry point
@@ -97,7 +116,7 @@ class Conversation:
             # the person is, change nothing.
             reply = self.reply(session) if session.tender is not None else Reply()
         else:
-            reply = self._dispatch(session, event)
+            reply = self._dispatch(session, normalised(event))
         self._remember_update(session, event)
         self._save(session)
         return reply
@@ -178,6 +197,10 @@ class Conversation:
         self.rules.move(s, trigger)
 
     def _dispatch(self, s: Session, event: Event) -> Reply:
+        room = self.rooms.get(str(s.tstate.get("room") or ""))
+        claimed = room(s, event) if room is not None else None
+        if claimed is not None:
+            return claimed
         if event.kind == "command":
             return self.command(s, event.command, event.text)
         if s.tender is None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from flows.events import Action, Event, Message, Option, Reply
-from flows.inputs import NO, clean_text
+from flows.inputs import NO, clean_text, number
 from flows.prompting import plain, shorten
 from flows.session import Menu, MenuKind, Session
 
@@ -36,7 +36,11 @@ def menu_keys(menu: Menu) -> tuple[str, ...]:
     return tuple(str(i + 1) for i in range(len(menu.values)))
 
 
-def typed_index(menu: Menu, typed: str) -> int:
+def typed_index(menu: Menu, text: str) -> int:
+    typed = clean_text(text).casefold().rstrip(".")
+    numeric = number(typed)
+    if numeric is not None:
+        typed = str(numeric)
     keys = menu_keys(menu)
     if typed in keys:
         return keys.index(typed)
@@ -89,7 +93,7 @@ class Menus:
             return self.cancel(s)
         index = event.index
         if event.kind == "text":
-            index = typed_index(menu, clean_text(event.text).casefold().rstrip("."))
+            index = typed_index(menu, event.text)
         if not 0 <= index < len(menu.values):
             if menu.kind == "confirm":
                 return self.conv.reply(s, self.texts("menu.confirm_type"))
