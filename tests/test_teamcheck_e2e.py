@@ -675,3 +675,37 @@ async def test_a_busy_group_of_thirty_stays_under_twenty_edits_a_minute(
     finally:
         await stop_bot(app)
     assert all_ok(fake)
+
+
+async def test_a_starter_the_bot_cannot_write_to_chooses_through_the_groups_link(
+    fake: FakeBotApi, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    seed_tender(data, 50, "Catering & koffie")
+    app = await start_bot(fake, data)
+    try:
+        room = Room(fake)
+        call = await room.command(50, "/ambitiecheck", "kiest in een privébericht")
+        asking = room.message(call.response["result"]["message_id"])
+        (link,) = [
+            b["url"] for row in asking.reply_markup["inline_keyboard"] for b in row if "url" in b
+        ]
+        assert link.startswith("https://t.me/inkoopkompas_test_bot?start=tc_")
+        refused = await fake.await_for(
+            lambda: next((c for c in fake.calls if c.chat_id == 50 and not c.ok), None)
+        )
+        assert refused.status == 403  # the bot may not write first; the link is the way
+        assert group_sees(fake, "Catering", "Gezonde") == []
+
+        private = Room(fake, 50)
+        payload = link.split("start=", 1)[1]
+        await private.command(50, "/start tc_-1_abcdef", "geldt niet meer")
+        reply = await private.command(50, f"/start {payload}", "Welke thema's")
+        choice = private.message(reply.response["result"]["message_id"])
+        await private.press(50, choice.message_id, choice.callback_data("Catering"))
+        board = await room.board_shows(asking.message_id, "Gezonde <voeding>")
+        assert "Catering" not in (board.plain_text or "")
+        await private.board_shows(choice.message_id, "Het bord staat klaar")
+    finally:
+        await stop_bot(app)
+    assert not [c for c in fake.calls if not c.ok and c.chat_id != 50]

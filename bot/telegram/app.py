@@ -75,10 +75,12 @@ def build_application(
     app.add_handler(TypeHandler(Update, chat.gate), group=-1)
     private = filters.ChatType.PRIVATE
     new = filters.UpdateType.MESSAGE
+    # hook: contract phase (bot/telegram/contract.py): /koppel in groups and "c:" reminder
+    # buttons, before the team check's catch-all for group commands.
+    register_contract(app, store, conversation)
     # Team ambition check (bot/telegram/group.py): registered first so its commands and its
     # "g:" buttons are answered there, before the private chat's catch-all handlers.
     chat.forget = register_group_handlers(app, store).forget_person
-    register_contract(app, store, conversation)  # hook: contract phase (bot/telegram/contract.py)
     app.add_handler(MessageHandler(new & filters.COMMAND, chat.on_command))
     app.add_handler(MessageHandler(private & filters.UpdateType.EDITED_MESSAGE, chat.on_edited))
     app.add_handler(MessageHandler(new & private & filters.TEXT & ~filters.COMMAND, chat.on_text))

@@ -154,11 +154,13 @@ def _label(text: str) -> str:
 
 def board_markup(check: TeamCheck, t: TeamTexts) -> InlineKeyboardMarkup | None:
     """Per theme a row with its number and name (a tap tells you your own vote), and under it
-    a row 0-3; the name gets a whole row so it is readable on a phone."""
+    a row 0-3; the name gets a whole row so it is readable on a phone. In a private scan the
+    only voter sees their own level ticked."""
     if check.closed:
         return None
     rows: list[list[InlineKeyboardButton]] = []
-    for index, (_, label) in enumerate(check.themes):
+    mine = check.mine(check.starter_id) if check.private else {}
+    for index, (value, label) in enumerate(check.themes):
         rows.append(
             [
                 InlineKeyboardButton(
@@ -168,7 +170,10 @@ def board_markup(check: TeamCheck, t: TeamTexts) -> InlineKeyboardMarkup | None:
         )
         rows.append(
             [
-                InlineKeyboardButton(str(level), callback_data=vote_data(check.id, index, level))
+                InlineKeyboardButton(
+                    f"✓ {level}" if mine.get(value) == level else str(level),
+                    callback_data=vote_data(check.id, index, level),
+                )
                 for level in range(4)
             ]
         )
