@@ -829,7 +829,7 @@ def register_group_handlers(
     texts: TeamTexts | None = None,
 ) -> GroupChecks:
     """Add the team check's handlers; call before the private chat's catch-all handlers so
-    these commands, every command in a group and the `g:` buttons are answered here first."""
+    these commands and the `g:` buttons are answered here first."""
     checks = GroupChecks(app, store, texts)
     new = filters.UpdateType.MESSAGE
     groups = filters.ChatType.GROUPS
@@ -844,7 +844,16 @@ def register_group_handlers(
     app.add_handler(CommandHandler("uitslag", checks.on_close_command, filters=new))
     app.add_handler(CommandHandler("download", checks.on_download, filters=new & groups))
     app.add_handler(CommandHandler("verwijder", checks.on_delete, filters=new & groups))
-    app.add_handler(MessageHandler(new & groups & filters.COMMAND, checks.on_group_command))
     app.add_handler(CallbackQueryHandler(checks.on_callback, pattern=r"^g:"))
     app.bot_data["group_checks"] = checks
     return checks
+
+
+def register_group_help(
+    app: Application[Any, Any, Any, Any, Any, Any], checks: GroupChecks
+) -> None:
+    """The short group help for every other command in a group. Call after every handler of a
+    command meant for groups and before the private chat's catch-all, which would otherwise
+    answer with the private chat's redirect."""
+    commands = filters.UpdateType.MESSAGE & filters.ChatType.GROUPS & filters.COMMAND
+    app.add_handler(MessageHandler(commands, checks.on_group_command))
