@@ -150,6 +150,16 @@ async def test_a_team_votes_changes_a_vote_and_the_starter_closes(
     await room.board_shows(bid, "3 mensen hebben gestemd.")
     shown = await room.board_counts(bid, Klimaat=(0, 2, 1, 0), Milieu=(1, 1, 0, 1))
     assert "Test" not in (shown.plain_text or "")  # counts only, never who
+    assert shown.edit_count >= 1  # one board, edited in place
+    boards = [m for m in bot.messages(GROUP) if "Ambitiecheck" in (m.plain_text or "")]
+    assert [m.message_id for m in boards] == [bid]
+    units = (shown.plain_text or "").encode("utf-16-le")  # entity offsets count UTF-16
+    bold = [
+        units[2 * e["offset"] : 2 * (e["offset"] + e["length"])].decode("utf-16-le")
+        for e in shown.entities
+        if e["type"] == "bold"
+    ]
+    assert "2. Klimaat" in bold  # each theme's full name stands out as its own heading
 
     # someone else may not close, with the button or the command
     toast = await room.press(BRAM, bid, board.callback_data("Sluiten"))
