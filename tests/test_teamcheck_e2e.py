@@ -248,6 +248,7 @@ async def test_a_new_check_after_closing_and_an_admin_closes_it(bot: FakeBotApi)
 
 async def test_votes_survive_a_restart(fake: FakeBotApi, tmp_path: Path) -> None:
     data = tmp_path / "data"
+    seed_tender(data, ANNA, "Catering & koffie")
     room = Room(fake)
     app = await start_bot(fake, data)
     try:
@@ -719,3 +720,29 @@ async def test_a_starter_the_bot_cannot_write_to_chooses_through_the_groups_link
     finally:
         await stop_bot(app)
     assert not [c for c in fake.calls if not c.ok and c.chat_id != 50]
+
+
+async def test_a_deletion_right_after_a_restart_still_redraws_the_board(
+    fake: FakeBotApi, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    seed_tender(data, ANNA, "Catering & koffie")
+    room = Room(fake)
+    app = await start_bot(fake, data)
+    try:
+        board = await room.start(STARTER)
+        await room.press(ANNA, board.message_id, vote(board, KLIMAAT, 3))
+        await room.press(BRAM, board.message_id, vote(board, KLIMAAT, 1))
+        await room.board_counts(board.message_id, Klimaat=(0, 1, 0, 1))
+    finally:
+        await stop_bot(app)
+    app = await start_bot(fake, data)
+    try:
+        private = Buyer(fake, ANNA)
+        await private.say("/verwijder", expect="Wat wil je verwijderen")
+        await private.tap("Al mijn gegevens", expect="Weet je zeker")
+        await private.tap("Ja, verwijderen", expect="Al je gegevens zijn verwijderd")
+        await room.board_counts(board.message_id, Klimaat=(0, 1, 0, 0))
+    finally:
+        await stop_bot(app)
+    assert all_ok(fake)

@@ -48,6 +48,7 @@ from telegram.ext import (
     CommandHandler,
     ContextTypes,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
@@ -366,9 +367,12 @@ class GroupChecks:
             self.shown.clear()
         self.shown[key] = (message_id, text)
 
+    async def note_loop(self, update: Update, context: Context) -> None:
+        """Remember the bot's event loop, so a deletion in a worker thread can redraw boards."""
+        self.loop = asyncio.get_running_loop()
+
     async def run(self, fn: Callable[..., Any], *args: Any) -> Any:
         """A workflow step in a worker thread: the store waits for the disk, the bot need not."""
-        self.loop = asyncio.get_running_loop()
         return await asyncio.to_thread(fn, *args)
 
     # -- /ambitiecheck ---------------------------------------------------------------------------
@@ -807,8 +811,7 @@ class GroupChecks:
         """Remove every team-check record naming this person: their private scan, their votes
         in every group, pending choices and checks built on their own tender's themes. For the
         private "delete all my data" path; synchronous, to run in a worker thread. The boards
-        are then redrawn on the bot's event loop (known once any team-check update was handled;
-        before that, at the next vote)."""
+        are then redrawn on the bot's event loop."""
         forgotten = self.flow.forget_person(user_id, [scan_key(user_id)])
         loop = self.loop
         if loop is not None and not loop.is_closed():
@@ -832,6 +835,7 @@ def register_group_handlers(
     """Add the team check's handlers; call before the private chat's catch-all handlers so
     these commands and the `g:` buttons are answered here first."""
     checks = GroupChecks(app, store, texts)
+    app.add_handler(TypeHandler(Update, checks.note_loop), group=-2)
     new = filters.UpdateType.MESSAGE
     groups = filters.ChatType.GROUPS
     private = filters.ChatType.PRIVATE
