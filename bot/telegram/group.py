@@ -537,7 +537,10 @@ class GroupChecks:
         if check is None or check.id != press.ident or check.closed:
             await sender.answer_callback(query, self.t.plain("toast.closed"))
         elif press.kind == "mine":
-            await sender.answer_callback(query, my_votes_toast(check, user_id, self.t))
+            # An alert, not a toast: a list of up to twelve levels needs time to read.
+            text = my_votes_toast(check, user_id, self.t)
+            with contextlib.suppress(TelegramError):
+                await with_retries(lambda: query.answer(text, show_alert=True), "answerCallback")
         elif 0 <= press.index < len(check.themes):
             await sender.answer_callback(query, theme_toast(check, press.index, user_id, self.t))
         else:
