@@ -12,7 +12,8 @@ What is measured:
 - ``startup``: opening the data directory as the channels do (the baseline also checked every
   file before serving, as its ``open_store`` did), at 10 tenders and at the full size;
 - ``hervat``: listing the tenders of the person with 10,000 (the baseline decodes every file; the
-  current store reads its index; ``tender_page`` is the ten-item page a menu needs);
+  current store reads its index; ``tender_page`` is the ten-item page a menu needs), and
+  ``menus_current``: /hervat and /verwijder (each with its /annuleren) through the conversation;
 - ``ack``: 100 buyers answering at once (get person, get tender, save tender, save person), time
   from the start of the answer until its save returned (durable), p50/p95.
 """
@@ -158,7 +159,32 @@ def op_ack(root: Path, buyers: int, rounds: int) -> dict[str, Any]:
     }
 
 
-OPS = {"build": op_build, "startup": op_startup, "hervat": op_hervat, "ack": op_ack}
+def op_menus(root: Path, runs: int) -> dict[str, Any]:
+    """/hervat and /verwijder through the conversation (current code only: its paging is new)."""
+    from flows.engine import Conversation
+    from flows.events import Event
+    from storage import Store
+
+    conversation = Conversation(Store(root), buttons=True)
+    result: dict[str, Any] = {}
+    for command in ("hervat", "verwijder"):
+        times: list[float] = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            conversation.handle(HEAVY, Event.cmd(command))
+            conversation.handle(HEAVY, Event.cmd("annuleren"))
+            times.append(time.perf_counter() - started)
+        result[f"{command}_p95_ms"] = ms(p95(times))
+    return result
+
+
+OPS = {
+    "build": op_build,
+    "startup": op_startup,
+    "hervat": op_hervat,
+    "menus": op_menus,
+    "ack": op_ack,
+}
 
 
 # -- the driver ---------------------------------------------------------------------------------
@@ -224,6 +250,7 @@ def main(argv: list[str] | None = None) -> int:
             "current": run_op(REPO, "hervat", big, 20),
             "baseline": run_op(old, "hervat", big, 3),
         }
+        results["menus_current"] = run_op(REPO, "menus", big, 20)
         results["ack"] = {
             "current": run_op(REPO, "ack", work / "ack-new", args.buyers, args.rounds),
             "baseline": run_op(old, "ack", work / "ack-old", args.buyers, args.rounds),

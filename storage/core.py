@@ -38,10 +38,10 @@ log = logging.getLogger("inkoopkompas.storage")
 
 CHECKPOINT_BYTES = 1 << 20
 CHECKPOINT_SECONDS = 5.0
-CACHE_FILES = 2048
+CACHE_FILES = 1024
 WRITE_THROUGH = "groups/"
 CACHE_INDEXES = 64
-CACHE_SECONDS = 3600.0
+CACHE_SECONDS = 900.0  # a buyer quiet for a quarter of an hour is read from disk again
 QUARANTINE = "quarantine"
 INDEX_FILE = "index.json"
 INDEX_TABLE = "tenders"
@@ -328,6 +328,7 @@ class Core:
                 pending[entry.path] = entry
         for tree in trees:
             shutil.rmtree(self.root / tree, ignore_errors=True)
+            shutil.rmtree(self.root / QUARANTINE / tree, ignore_errors=True)
             self.dirty_indexes.pop(tree, None)
         for rel, entry in pending.items():
             if entry.op == "del":

@@ -116,7 +116,7 @@ class Journal:
                         self._lead()
                 error = self._failures.pop(ticket, None)
                 if error is not None:
-                    raise SaveFailed(str(self.root / "journal"), error)
+                    raise SaveFailed(str(self.root / "journal"), error) from error
             except BaseException:
                 self._release(gen)
                 raise
@@ -209,9 +209,12 @@ class Journal:
         path = self.root / f"journal.{gen}.log"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
         try:
-            zeros = bytes(1 << 20)
-            for _ in range(PREALLOCATE >> 20):
-                os.write(fd, zeros)
+            try:
+                zeros = bytes(1 << 20)
+                for _ in range(PREALLOCATE >> 20):
+                    os.write(fd, zeros)
+            except OSError:  # (nearly) full: go on without, each commit then also syncs the size
+                os.ftruncate(fd, 0)
             os.fsync(fd)
         except BaseException:
             os.close(fd)

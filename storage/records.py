@@ -47,7 +47,16 @@ def _tender_ref(value: Any) -> bool:
 def _menu(value: Any) -> bool:
     if not isinstance(value, dict):
         return False
-    shapes = {"kind": _is_str, "values": _str_list, "labels": _str_list, "target": _opt_str}
+    shapes = {
+        "kind": _is_str,
+        "values": _str_list,
+        "labels": _str_list,
+        "title": _opt_str,
+        "target": _opt_str,
+        "name": _opt_str,
+        "page": _is_int,
+        "pages": _is_int,
+    }
     return _fields(value, shapes) is None
 
 
@@ -56,13 +65,15 @@ _USER: dict[str, Callable[[Any], bool]] = {
     "mode": _is_str,
     "active": _tender_ref,
     "seq": _is_int,
-    "menu": lambda v: v is None or v == {} or _menu(v),
+    "update_id": _is_int,
+    "menu": lambda v: v is None or _menu(v),
 }
 _STATE: dict[str, Callable[[Any], bool]] = {
     "cursor": _opt_str,
     "skipped": _str_list,
     "history": _str_list,
     "seq": _is_int,
+    "update_id": _is_int,
     "return_to": _opt_str,
 }
 _META: dict[str, Callable[[Any], bool]] = {

@@ -252,6 +252,11 @@ class Store:
         with self._core.locks(rel):
             self._write(rel, tables, self._group_doc(rel))
 
+    def list_groups(self) -> list[str]:
+        """The stored group chats' file keys; for tame keys (``tg--100123``) the chat key itself."""
+        names = self._core.names(GROUPS_DIR)
+        return sorted(n[: -len(SUFFIX)] for n in names if n.endswith(SUFFIX) and "." not in n[:-5])
+
     def delete_group(self, chat_key: str) -> None:
         rel = _group_rel(chat_key)
         with self._core.locks(rel):

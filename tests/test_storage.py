@@ -371,6 +371,15 @@ def test_delete_tender_keeps_the_person(store: Store) -> None:
     assert data_files(store) == {store.user_file(USER)}
 
 
+def test_list_groups_names_the_stored_chats(store: Store) -> None:
+    store.save_group("tg--2", {"a": 2})
+    store.save_group("tg--1", {"a": 1})
+    store.save_group("Odd Key", {"a": 3})
+    assert store.list_groups() == ["tg--1", "tg--2"]
+    store.delete_group("tg--1")
+    assert store.list_groups() == ["tg--2"]
+
+
 def test_delete_group_removes_the_file(store: Store) -> None:
     store.save_group("tg--1", {"a": 1})
     store.save_group("tg--2", {"a": 2})

@@ -86,7 +86,7 @@ def test_a_wrongly_typed_record_never_locks_the_buyer_out(
         labels = [option.label for option in buyer.prompt.options]
         assert labels[-1] == "Al mijn gegevens"
         assert any(label.startswith("Eerste") for label in labels)
-        buyer.run(["/verwijder", str(len(labels)), "1"])
+        buyer.run(["/verwijder", str(len(labels)), "ja"])
         assert "Al je gegevens zijn verwijderd" in buyer.text
         assert store.list_tenders(PERSON) == []
     assert "moved to" in caplog.text
