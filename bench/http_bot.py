@@ -132,8 +132,8 @@ def buyer_ours(fake: FakeBotApi, user: int, pacer: Pacer, run: Run) -> None:
     pressed: Keyboard | None = None
     for step in PLAYBOOK:
         pacer.wait()
-        mark = len(fake.calls)
         if step[0] == "say":
+            mark = len(fake.calls)
             offered = time.monotonic()
             fake.send_text(user, user, step[1])
             trace.append(("say", step[1]))
@@ -143,6 +143,7 @@ def buyer_ours(fake: FakeBotApi, user: int, pacer: Pacer, run: Run) -> None:
                 lambda label=label, old=pressed: _button(fake, user, label, old), STEP_TIMEOUT_S
             )
             pressed = keyboard
+            mark = len(fake.calls)
             offered = time.monotonic()
             fake.press(user, user, message_id, data)
             trace.append(("tap", data))
