@@ -18,8 +18,8 @@ import pytest
 
 from bot import document_files
 from bot.cli import main
-from tests.driver import EXAMPLES
 
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 ALIAS_BOMB = """inkoopkompas: 1
 a: &a ["x","x","x","x","x","x","x","x","x"]
 b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]

@@ -75,11 +75,13 @@ def build_application(
     app.add_handler(TypeHandler(Update, chat.gate), group=-1)
     private = filters.ChatType.PRIVATE
     new = filters.UpdateType.MESSAGE
+    # hook: contract phase (bot/telegram/contract.py): /koppel in groups and "c:" reminder
+    # buttons, before the team check's catch-all for group commands.
+    register_contract(app, store, conversation)
     # Team ambition check (bot/telegram/group.py): registered first so its commands and its
     # "g:" buttons are answered there, before the private chat's catch-all handlers.
     checks = register_group_handlers(app, store)
     chat.forget = checks.forget_person
-    register_contract(app, store, conversation)  # hook: contract phase (bot/telegram/contract.py)
     register_group_help(app, checks)  # after every group command, before the catch-all
     app.add_handler(MessageHandler(new & filters.COMMAND, chat.on_command))
     app.add_handler(MessageHandler(private & filters.UpdateType.EDITED_MESSAGE, chat.on_edited))

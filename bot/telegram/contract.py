@@ -281,11 +281,12 @@ class ContractBot:
         """Reminder buttons: they name their tender, so they work whichever tender is active."""
         query = update.callback_query
         chat = self.app.bot_data.get("private_chat")
-        if query is None or chat is None or not query.data:
+        if query is None or chat is None:
             return
-        _, what, tender_id = [*query.data.split(":", 2), "", ""][:3]
-        if what not in ("m", "l", "x"):
-            await Sender(context.bot).answer_callback(query, None)
+        _, what, tender_id = [*(query.data or "").split(":", 2), "", ""][:3]
+        if not (query.data or "").startswith("c:") or what not in ("m", "l", "x"):
+            # PTB hands a press without data to every pattern handler: the chat's stale toast.
+            await chat.on_callback(update, context)
             return
         if what == "m":
             event = Event.cmd("meting", tender_id)
