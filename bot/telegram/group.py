@@ -446,8 +446,8 @@ class GroupChecks:
         pending = await self.run(self.flow.pending_choice, key, choice_id, user.id)
         sender = Sender(context.bot)
         if pending.choice is None:
-            key = "toast.choice_denied" if pending.status == "denied" else "message.choice_stale"
-            await sender.text(user.id, self.t.html(key))
+            why = "toast.choice_denied" if pending.status == "denied" else "message.choice_stale"
+            await sender.text(user.id, self.t.html(why))
             return
         await self.send_choice(sender, user.id, pending.choice, user.id, group_chat=group_chat)
 
