@@ -85,6 +85,14 @@ async def play_to_the_end(b: Buyer) -> None:
     for level in ("Hoog", "Hoog", "Gemiddeld", "Hoog", "Gemiddeld"):
         await b.tap(level)
     await b.tap("Transactioneel")
+    for label in (
+        "Onder de Europese drempel",
+        "2 tot 4 jaar",
+        "Openbaar",
+        "Nee",
+        "Weet ik nog niet",
+    ):
+        await b.tap(label)
     await b.say("Plan voor minder verspilling")
     await b.say("Alles met keurmerk, 5% social return")
     await b.tap("Ja")

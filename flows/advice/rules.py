@@ -1,0 +1,404 @@
+"""The advice rules: from the answers and the knowledge base to items per section.
+
+Every rule that shapes the result adds its one-line explanation to `Advice.rules`, and every item
+carries its own reason, so a buyer (or a jurist) can see why each line is there. Words come from
+`prompts/texts.yaml` (keys under `advice.`); this module decides only what goes where.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+from flows.advice.checks import contradictions, open_points
+from flows.advice.facts import Facts, read_facts
+from flows.advice.kb import SECTIONS, KnowledgeBase, MeasureLike
+from flows.advice.model import Advice, Item
+from flows.advice.partner import partner_wishes
+from flows.advice.themes import Placement, ThemeChoice, place_themes, theme_choices
+from flows.prompting import plain
+from flows.spec import FlowSpec
+from flows.texts import Texts
+
+QUALITY_SHARE = {"relationeel": 70, "tussenvorm": 60, "transactioneel": 40, "onbekend": 60}
+SUSTAINABILITY_PART = 50
+RANK_POINTS = (5, 3, 2)
+PLAN_POINTS = 2
+PER_THEME = {"geschiktheidseis": 1, "selectiecriterium": 1, "eis": 3, "contractbepaling": 2}
+ROUTE_SECTIONS = {
+    "procedure": ("procedure",),
+    "contract": ("contractbepaling",),
+    "intern": ("intern",),
+}
+EQUIVALENT = "of gelijkwaardig"
+
+Say = Callable[..., str]
+
+
+class _Collector:
+    """Items in the making, with the duplicate check across themes (ids and KB groups)."""
+
+    def __init__(self, say: Say) -> None:
+        self.say = say
+        self.items: list[Item] = []
+        self.ids: set[str] = set()
+        self.groups: set[str] = set()
+        self.rules: list[str] = []
+
+    def rule(self, key: str, **params: Any) -> None:
+        line = self.say(f"advice.rule.{key}", **params)
+        if line not in self.rules:
+            self.rules.append(line)
+
+    def fresh(self, m: MeasureLike) -> bool:
+        if m.id in self.ids or (m.group is not None and m.group in self.groups):
+            self.rule("no_duplicates")
+            return False
+        self.ids.add(m.id)
+        if m.group is not None:
+            self.groups.add(m.group)
+        return True
+
+    def add(self, item: Item) -> None:
+        self.items.append(item)
+
+
+def build_advice(
+    spec: FlowSpec, answers: Mapping[str, Any], kb: KnowledgeBase, texts: Texts
+) -> Advice:
+    def say(key: str, **params: Any) -> str:
+        return plain(texts(key, **params))
+
+    facts = read_facts(spec, answers)
+    themes = theme_choices(spec, answers)
+    placements = place_themes(themes)
+    out = _Collector(say)
+    _procedure(out, facts, themes)
+    criteria: list[Item] = []
+    plan_aspects: list[str] = []
+    for p in placements:
+        if p.route in ("gunningscriterium", "eis", "plan", "groeipad"):
+            _bidder_theme(out, p, facts, kb, criteria, plan_aspects)
+        elif p.route in ROUTE_SECTIONS:
+            _buyer_theme(out, p, facts, kb)
+    if any((t.level or 0) >= 2 for t in themes):
+        out.rule("cumulative")
+    if any(p.route in ("plan", "groeipad") for p in placements):
+        out.rule("never_knockout", max=len(criteria))
+    if criteria:
+        out.rule("priority", themes=", ".join(i.theme_label or "" for i in criteria))
+    if any(t.role != "bidder" for t in themes if (t.level or 0) > 0):
+        out.rule("roles")
+    if plan_aspects:
+        criteria.append(
+            Item(
+                section="gunningscriterium",
+                text=say("advice.plan.text", aspects=plan_aspects),
+                reason=say("advice.plan.reason"),
+                proof=say("advice.plan.proof"),
+                scoring=say("advice.scoring.default"),
+                rule="never_knockout",
+            )
+        )
+    _extras(out, facts, themes)
+    partner = partner_wishes(spec, answers, facts, say)
+    for item in partner.items:
+        out.add(item)
+    if partner.criterion is not None:
+        out.rule("partner")
+    quality = QUALITY_SHARE[facts.form.form]
+    weighted = _weights(criteria, partner.criterion, quality)
+    out.items.extend(weighted)
+    if facts.category:
+        out.rule("category", scopes=len(facts.scopes))
+    items = _ordered(_legal(out.items, say))
+    points = open_points(spec, answers, placements, facts, say) + partner.open_points
+    if partner.criterion is None and weighted:
+        points.append(say("advice.open.quality_rest", share=100 - SUSTAINABILITY_PART))
+    if any(i.jurist for i in items):
+        points.append(say("advice.open.jurist", count=sum(i.jurist for i in items)))
+    return Advice(
+        items=tuple(items),
+        placements=tuple(placements),
+        facts=facts,
+        quality_share=quality,
+        rules=tuple(out.rules),
+        open_points=tuple(points),
+        contradictions=tuple(contradictions(facts, themes, placements, say)),
+    )
+
+
+def _select(
+    kb: KnowledgeBase,
+    theme: str | None,
+    level: int,
+    facts: Facts,
+    sections: Sequence[str] | None = None,
+) -> list[MeasureLike]:
+    if theme is None:
+        return []
+    found: list[MeasureLike] = kb.select(
+        theme=theme,
+        level=level,
+        category=facts.category,
+        scopes=facts.scopes,
+        conditions=facts.conditions,
+        sections=sections,
+    )
+    return found
+
+
+def _measure_item(m: MeasureLike, t: ThemeChoice, section: str, reason: str) -> Item:
+    return Item(
+        section=section,
+        text=m.text,
+        reason=reason,
+        theme=t.value,
+        theme_label=t.label,
+        proof=m.proof,
+        measure=m.id,
+        scoring=m.scoring,
+        indicator=m.indicator,
+        jurist=m.jurist,
+        instrument=m.instrument,
+    )
+
+
+def _bidder_theme(
+    out: _Collector,
+    p: Placement,
+    facts: Facts,
+    kb: KnowledgeBase,
+    criteria: list[Item],
+    plan_aspects: list[str],
+) -> None:
+    t = p.theme
+    level = t.level or 1
+    say = out.say
+    counts: dict[str, int] = {}
+    award: MeasureLike | None = None
+    for m in _select(kb, t.measures_theme, level, facts):
+        section = m.section
+        if section == "selectiecriterium" and not facts.selection_round:
+            out.rule("selection_round")
+            continue
+        if section == "geschiktheidseis" and facts.value == "klein":
+            out.rule("proportional")
+            continue
+        if section == "gunningscriterium":
+            if p.route != "eis" and (award is None or m.level > award.level):
+                award = m
+            continue
+        if counts.get(section, 0) >= PER_THEME.get(section, 2) or not out.fresh(m):
+            continue
+        counts[section] = counts.get(section, 0) + 1
+        reason = say(f"advice.why.{section}", theme=t.label, level=m.level)
+        out.add(_measure_item(m, t, section, reason))
+    if award is not None and not out.fresh(award):
+        award = None
+    if t.measures_theme is None:
+        out.rule("own_theme")
+    reason = say(p.reason.key, **p.reason.params)
+    if p.route == "gunningscriterium":
+        if award is not None:
+            criteria.append(_measure_item(award, t, "gunningscriterium", reason))
+        else:
+            criteria.append(
+                Item(
+                    section="gunningscriterium",
+                    text=say("advice.award.generic", theme=t.label, goal=t.goal),
+                    reason=reason,
+                    theme=t.value,
+                    theme_label=t.label,
+                    proof=say("advice.proof.award"),
+                    scoring=say("advice.scoring.default"),
+                    indicator=t.indicator,
+                )
+            )
+    elif p.route == "plan":
+        plan_aspects.append(t.label)
+    elif p.route == "groeipad":
+        out.add(
+            Item(
+                section="contractbepaling",
+                text=say("advice.growth.text", theme=t.label, goal=t.goal),
+                reason=reason,
+                theme=t.value,
+                theme_label=t.label,
+                proof=say("advice.growth.proof"),
+                indicator=t.indicator,
+                rule="never_knockout",
+            )
+        )
+
+
+def _buyer_theme(out: _Collector, p: Placement, facts: Facts, kb: KnowledgeBase) -> None:
+    """Themes that are the buyer's own business: procedure, contract arrangement or own action."""
+    t = p.theme
+    section = ROUTE_SECTIONS[p.route][0]
+    reason = out.say(p.reason.key, **p.reason.params)
+    found = [
+        m
+        for m in _select(
+            kb, t.measures_theme or t.value, t.level or 1, facts, ROUTE_SECTIONS[p.route]
+        )
+        if out.fresh(m)
+    ]
+    for m in found[:2]:
+        out.add(_measure_item(m, t, section, reason))
+    if not found:
+        level = min(t.level or 1, 3)
+        out.add(
+            Item(
+                section=section,
+                text=out.say(f"advice.route.{p.route}.{level}", theme=t.label, lots=facts.lots),
+                reason=reason,
+                theme=t.value,
+                theme_label=t.label,
+                proof=out.say(f"advice.route.{p.route}.proof"),
+            )
+        )
+
+
+def _procedure(out: _Collector, facts: Facts, themes: Sequence[ThemeChoice]) -> None:
+    say = out.say
+    if facts.value is not None and facts.value != "weet_niet":
+        out.add(
+            Item(
+                section="procedure",
+                text=say(f"advice.procedure.value.{facts.value}", procedure=facts.procedure),
+                reason=say("advice.procedure.value_reason"),
+                jurist=facts.value != "klein",
+                rule="proportional",
+            )
+        )
+    quality = QUALITY_SHARE[facts.form.form]
+    out.add(
+        Item(
+            section="procedure",
+            text=say(
+                "advice.procedure.bpkv", quality=quality, price=100 - quality, budget=facts.budget
+            ),
+            reason=say("advice.procedure.bpkv_reason", form=facts.form.form),
+        )
+    )
+    complex_chain = facts.chain == "complex"
+    if facts.talks is False or complex_chain:
+        out.add(
+            Item(
+                section="procedure",
+                text=say("advice.procedure.consultation"),
+                reason=say(
+                    "advice.procedure.consultation_reason", talks=facts.talks, complex=complex_chain
+                ),
+            )
+        )
+    if facts.lots == "ja":
+        out.add(
+            Item(
+                section="procedure",
+                text=say("advice.procedure.lots"),
+                reason=say("advice.procedure.lots_reason"),
+            )
+        )
+    form = facts.form.form
+    if form != "onbekend":
+        out.add(
+            Item(
+                section="procedure",
+                text=say(f"advice.contract_form.{form}.specification"),
+                reason=say("advice.contract_form.reason", form=form),
+            )
+        )
+    if facts.innovation is True:
+        out.add(
+            Item(
+                section="procedure",
+                text=say("advice.procedure.variants"),
+                reason=say("advice.procedure.variants_reason"),
+                rule="on_request",
+            )
+        )
+
+
+def _extras(out: _Collector, facts: Facts, themes: Sequence[ThemeChoice]) -> None:
+    """Contract terms of the collaboration form, and the level-3 extras the buyer asked for."""
+    say = out.say
+    form = facts.form.form
+    if form != "onbekend":
+        for part in ("duration", "payment"):
+            out.add(
+                Item(
+                    section="contractbepaling",
+                    text=say(f"advice.contract_form.{form}.{part}"),
+                    reason=say("advice.contract_form.reason", form=form),
+                    jurist=part == "duration" and form == "relationeel",
+                )
+            )
+    ambitious = [t.label for t in themes if t.level == 3]
+    if facts.roadmap is True:
+        out.add(
+            Item(
+                section="contractbepaling",
+                text=say("advice.extra.roadmap", themes=ambitious),
+                reason=say("advice.extra.roadmap_reason"),
+                proof=say("advice.extra.roadmap_proof"),
+                rule="on_request",
+            )
+        )
+        out.rule("on_request")
+    if ambitious and (form == "relationeel" or facts.form.leaning == "relationeel"):
+        out.add(
+            Item(
+                section="contractbepaling",
+                text=say("advice.extra.cocreation", themes=ambitious),
+                reason=say("advice.extra.cocreation_reason"),
+                rule="on_request",
+            )
+        )
+        out.rule("on_request")
+    if (
+        ambitious
+        and facts.roadmap is not True
+        and facts.innovation is not True
+        and form != "relationeel"
+    ):
+        out.rule("no_extras")
+
+
+def _weights(criteria: Sequence[Item], partner: Item | None, quality: int) -> list[Item]:
+    """Suggested weights: the sustainability part of the quality score split by priority."""
+    sustainability = SUSTAINABILITY_PART if partner is not None else 100
+    points = [
+        PLAN_POINTS if c.theme is None else RANK_POINTS[min(i, len(RANK_POINTS) - 1)]
+        for i, c in enumerate(criteria)
+    ]
+    total = sum(points) or 1
+    out = []
+    for c, pt in zip(criteria, points, strict=True):
+        within = round(sustainability * pt / total)
+        out.append(replace(c, quality_weight=within, weight=round(within * quality / 100)))
+    if partner is not None:
+        within = 100 - SUSTAINABILITY_PART
+        out.append(replace(partner, quality_weight=within, weight=round(within * quality / 100)))
+    return out
+
+
+def _legal(items: Sequence[Item], say: Say) -> list[Item]:
+    """A named label or standard is never the only way to comply."""
+    out = []
+    for item in items:
+        text = item.text
+        if item.instrument and EQUIVALENT not in text:
+            text = text.rstrip(".") + f" ({EQUIVALENT})."
+        if item.section == "gunningscriterium" and not item.scoring:
+            item = replace(item, scoring=say("advice.scoring.default"))
+        if not item.proof and item.section not in ("procedure", "intern"):
+            item = replace(item, proof=say("advice.proof.missing"), jurist=True)
+        out.append(replace(item, text=text))
+    return out
+
+
+def _ordered(items: Sequence[Item]) -> list[Item]:
+    return sorted(items, key=lambda i: SECTIONS.index(i.section))
