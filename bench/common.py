@@ -27,7 +27,8 @@ from bench.save_cost import populate
 from bot.config import Settings
 from bot.telegram.app import build_application
 from storage import Store
-from tests.offline import TOKEN, OfflineRequest, press_update, text_update
+from tests.fakes.inprocess import TOKEN, press_update, text_update
+from tests.fakes.inprocess import FakeRequest as OfflineRequest
 
 # A full preparation in Telegram: ("say", text) types a message, ("tap", label) presses the button
 # with that label on the latest keyboard, ("done",) presses "Klaar".

@@ -17,7 +17,7 @@ from typing import Any
 
 from bench.common import PLAYBOOK, next_update, real_app, summary_ms
 from bot import render_pool
-from tests.offline import text_update
+from tests.fakes.inprocess import text_update
 
 HEAVY = 90_000_001
 

@@ -19,7 +19,7 @@ from telegram import Update
 
 from bench.common import PLAYBOOK, echo_app, next_update, populated_dir, real_app, summary_ms
 from storage import Store
-from tests.offline import press_update, text_update
+from tests.fakes.inprocess import press_update, text_update
 
 Trace = list[list[tuple[str, int, str]]]
 

@@ -10,7 +10,7 @@ from typing import Any
 from bot.config import Settings
 from bot.telegram.app import build_application
 from storage import Store
-from tests.fakebotapi import BotMessage, FakeBotApi
+from tests.fakes import BotMessage, FakeBotApi
 
 TOKEN = "123456:TEST-TOKEN-not-a-real-one-aaaaaaaaaa"
 PROGRESS = "· vraag "

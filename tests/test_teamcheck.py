@@ -36,7 +36,7 @@ from flows.teamcheck import (
 )
 from flows.texts import prompts_dir
 from storage import Store
-from tests.fakebotapi import parse_html
+from tests.fakes import parse_html
 
 NASTY = '<b>Schoonmaak</b> & "2027" </i> {{ x }} $5 🌱'
 

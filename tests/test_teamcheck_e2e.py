@@ -16,7 +16,7 @@ import pytest
 
 from bot.telegram import group
 from storage import Store
-from tests.fakebotapi import BotMessage, Call, FakeBotApi
+from tests.fakes import BotMessage, Call, FakeBotApi
 from tests.telegram_buyer import plain, start_bot, stop_bot
 
 GROUP = -100777

@@ -14,7 +14,7 @@ from pathlib import Path
 import docx
 import pytest
 
-from tests.fakebotapi import FakeBotApi
+from tests.fakes import FakeBotApi
 from tests.telegram_buyer import TOKEN, Buyer, start_bot, stop_bot
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,7 +27,7 @@ async def fake() -> AsyncIterator[FakeBotApi]:
 
 
 @pytest.fixture
-async def bot(fake: FakeBotApi, tmp_path: Path) -> AsyncIterator[FakeBotApi]:
+async def http_bot(fake: FakeBotApi, tmp_path: Path) -> AsyncIterator[FakeBotApi]:
     app = await start_bot(fake, tmp_path / "data")
     yield fake
     await stop_bot(app)
@@ -105,16 +105,18 @@ async def play_to_the_end(b: Buyer) -> None:
     assert "alle vragen" in await b.say("De contractmanager", expect="alle vragen")
 
 
-async def test_full_preparation_with_summary_photo_and_word(bot: FakeBotApi) -> None:
-    b = Buyer(bot, 501)
+async def test_full_preparation_with_summary_photo_and_word(http_bot: FakeBotApi) -> None:
+    b = Buyer(http_bot, 501)
     await play_to_the_end(b)
-    mark = bot.mark()
+    mark = http_bot.mark()
     assert "Samenvatting" in await b.say("/samenvatting", expect="Samenvatting")
-    photo = await bot.await_call("sendPhoto", 501, after=mark)
+    photo = await http_bot.await_call("sendPhoto", 501, after=mark)
     assert photo.files
     assert next(iter(photo.files.values())).startswith(b"\x89PNG")
-    await bot.await_for(lambda: len(bot.calls_to("sendDocument")) >= 2 or None)
-    documents = {m.filename: m.file for m in bot.messages(501) if m.kind == "document" and m.file}
+    await http_bot.await_for(lambda: len(http_bot.calls_to("sendDocument")) >= 2 or None)
+    documents = {
+        m.filename: m.file for m in http_bot.messages(501) if m.kind == "document" and m.file
+    }
     word = next(data for name, data in documents.items() if name and name.endswith(".docx"))
     text = "\n".join(p.text for p in docx.Document(io.BytesIO(word)).paragraphs)
     tables = "\n".join(
@@ -128,13 +130,13 @@ async def test_full_preparation_with_summary_photo_and_word(bot: FakeBotApi) -> 
     assert "Eisen" in summary
     assert "Relationeel" in summary
     assert "neigde zelf naar transactioneel" in summary
-    assert not bot.internal_errors
+    assert not http_bot.internal_errors
     # every message the bot sent was accepted by the (validating) fake
-    assert all(c.ok for c in bot.calls if c.method.lower().startswith(("send", "edit")))
+    assert all(c.ok for c in http_bot.calls if c.method.lower().startswith(("send", "edit")))
 
 
-async def test_two_buyers_at_once_do_not_cross_talk(bot: FakeBotApi) -> None:
-    anna, bram = Buyer(bot, 601), Buyer(bot, 602)
+async def test_two_buyers_at_once_do_not_cross_talk(http_bot: FakeBotApi) -> None:
+    anna, bram = Buyer(http_bot, 601), Buyer(http_bot, 602)
     await asyncio.gather(anna.say("/start"), bram.say("/start"))
     await asyncio.gather(anna.say("Anna's schoonmaak"), bram.say("Brams ICT"))
     await asyncio.gather(anna.tap("Schoonmaak"), bram.tap("ICT en print"))
@@ -163,8 +165,8 @@ async def test_refused_user_gets_a_polite_no_for_messages_and_buttons(
         await stop_bot(app)
 
 
-async def test_old_buttons_point_to_the_current_question(bot: FakeBotApi) -> None:
-    b = Buyer(bot, 801)
+async def test_old_buttons_point_to_the_current_question(http_bot: FakeBotApi) -> None:
+    b = Buyer(http_bot, 801)
     await b.say("/start")
     await b.say("Oud en nieuw")
     old = b.prompt
@@ -189,34 +191,34 @@ async def test_old_buttons_point_to_the_current_question(bot: FakeBotApi) -> Non
     ],
 )
 async def test_bad_input_gets_a_short_reply_and_the_question(
-    bot: FakeBotApi, send: str, expect: str
+    http_bot: FakeBotApi, send: str, expect: str
 ) -> None:
-    b = Buyer(bot, 901)
+    b = Buyer(http_bot, 901)
     await b.say("/start")
-    mark = bot.mark()
+    mark = http_bot.mark()
     if send == "sticker":
-        bot.send_sticker(901, 901)
+        http_bot.send_sticker(901, 901)
     elif send == "photo":
-        bot.send_photo(901, 901)
+        http_bot.send_photo(901, 901)
     elif send == "voice":
-        bot.send_voice(901, 901)
+        http_bot.send_voice(901, 901)
     elif send == "long":
-        bot.send_text(901, 901, "<b>x</b> & " * 400)
+        http_bot.send_text(901, 901, "<b>x</b> & " * 400)
     elif send == "unknown":
-        bot.send_text(901, 901, "/bestaatniet")
+        http_bot.send_text(901, 901, "/bestaatniet")
     else:
         own = [
             u["message"]
-            for u in bot.updates_sent
+            for u in http_bot.updates_sent
             if u.get("message", {}).get("chat", {}).get("id") == 901
         ]
-        bot.edit_text(901, 901, own[-1]["message_id"], "anders")
+        http_bot.edit_text(901, 901, own[-1]["message_id"], "anders")
     await b._wait(mark, expect)
     assert "Hoe noem je" in await b._wait(mark, "Hoe noem je")
 
 
-async def test_html_and_markdown_in_answers_are_shown_literally(bot: FakeBotApi) -> None:
-    b = Buyer(bot, 902)
+async def test_html_and_markdown_in_answers_are_shown_literally(http_bot: FakeBotApi) -> None:
+    b = Buyer(http_bot, 902)
     await b.say("/start")
     nasty = "<i>schuin</i> & *vet* _x_ [link](http://a) `code` </b>"
     await b.say(nasty)
@@ -224,26 +226,26 @@ async def test_html_and_markdown_in_answers_are_shown_literally(bot: FakeBotApi)
     assert nasty in overview
 
 
-async def test_group_commands_redirect_to_a_private_chat(bot: FakeBotApi) -> None:
-    group = Buyer(bot, 903, chat_id=-100903)
+async def test_group_commands_redirect_to_a_private_chat(http_bot: FakeBotApi) -> None:
+    group = Buyer(http_bot, 903, chat_id=-100903)
     text = await group.say("/start", expect="privégesprek")
     assert "privégesprek" in text
-    button = bot.messages(-100903)[-1].reply_markup
+    button = http_bot.messages(-100903)[-1].reply_markup
     assert button is not None
     url = button["inline_keyboard"][0][0]["url"]
     assert url.startswith("https://t.me/inkoopkompas_test_bot?start=")
 
 
-async def test_flood_control_is_waited_out(bot: FakeBotApi) -> None:
-    b = Buyer(bot, 904)
-    bot.fail_next("sendMessage", error_code=429, retry_after=1)
+async def test_flood_control_is_waited_out(http_bot: FakeBotApi) -> None:
+    b = Buyer(http_bot, 904)
+    http_bot.fail_next("sendMessage", error_code=429, retry_after=1)
     assert "Hoe noem je" in await b.say("/start", expect="Hoe noem je")
 
 
-async def test_commands_registered_in_dutch(bot: FakeBotApi) -> None:
+async def test_commands_registered_in_dutch(http_bot: FakeBotApi) -> None:
     from telegram import BotCommandScopeAllPrivateChats
 
-    commands = bot.commands(BotCommandScopeAllPrivateChats().to_dict())
+    commands = http_bot.commands(BotCommandScopeAllPrivateChats().to_dict())
     names = {c["command"] for c in commands}
     assert {"start", "terug", "overslaan", "samenvatting", "download", "verwijder"} <= names
 
@@ -291,9 +293,9 @@ async def test_restart_mid_flow_and_token_never_logged(fake: FakeBotApi, tmp_pat
 
 
 async def test_delete_all_data_also_removes_an_open_private_scan(
-    bot: FakeBotApi, tmp_path: Path
+    http_bot: FakeBotApi, tmp_path: Path
 ) -> None:
-    b = Buyer(bot, 960)
+    b = Buyer(http_bot, 960)
     await b.say("/start")
     await b.say("/ambitiecheck", expect="Milieu")
     scan = tmp_path / "data" / "groups" / "tg-scan-960.json"
@@ -301,5 +303,5 @@ async def test_delete_all_data_also_removes_an_open_private_scan(
     await b.say("/verwijder", expect="Wat wil je verwijderen")
     await b.tap("Al mijn gegevens", expect="Weet je zeker")
     await b.tap("Ja, verwijderen", expect="Al je gegevens zijn verwijderd")
-    await bot.await_for(lambda: not scan.exists() or None)
+    await http_bot.await_for(lambda: not scan.exists() or None)
     assert not (tmp_path / "data" / "users" / "tg-960").exists()

@@ -41,7 +41,8 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from tests.fakebotapi import NOT_MODIFIED, FakeBotApi, parse_html, parse_markdown_v2
+from tests.fakes.botapi import NOT_MODIFIED, FakeBotApi
+from tests.fakes.entities import parse_html
 
 # Deliberately not shaped like a real token (real ones have 8-10 digits and 35 characters).
 TOKEN = "123456:TEST-TOKEN-not-a-real-one-aaaaaaaaaa"
@@ -76,7 +77,7 @@ def fake() -> Iterator[FakeBotApi]:
 
 
 @pytest.fixture
-async def bot(fake: FakeBotApi) -> AsyncIterator[Bot]:
+async def client(fake: FakeBotApi) -> AsyncIterator[Bot]:
     fake.add_chat(USER, first_name="Anne")
     async with Bot(TOKEN, base_url=fake.base_url, base_file_url=fake.base_file_url) as client:
         yield client
@@ -85,8 +86,8 @@ async def bot(fake: FakeBotApi) -> AsyncIterator[Bot]:
 # ------------------------------------------------------------------ protocol basics
 
 
-async def test_get_me_uses_token_id_and_fixed_username(bot: Bot, fake: FakeBotApi) -> None:
-    me = await bot.get_me()
+async def test_get_me_uses_token_id_and_fixed_username(client: Bot, fake: FakeBotApi) -> None:
+    me = await client.get_me()
     assert me.id == 123456
     assert me.username == "inkoopkompas_test_bot"
     assert me.is_bot
@@ -132,9 +133,9 @@ def test_json_and_query_string_bodies_are_accepted(fake: FakeBotApi) -> None:
 # ------------------------------------------------------------------ formatting and validation
 
 
-async def test_html_with_escaped_user_text_is_sent(bot: Bot, fake: FakeBotApi) -> None:
+async def test_html_with_escaped_user_text_is_sent(client: Bot, fake: FakeBotApi) -> None:
     user_text = 'Prijs < €5 & "duurzaam" <script>'
-    message = await bot.send_message(
+    message = await client.send_message(
         USER, f"<b>Uw invoer:</b> {html.escape(user_text)}", parse_mode=ParseMode.HTML
     )
     assert message.text == f"Uw invoer: {user_text}"
@@ -158,10 +159,10 @@ async def test_html_with_escaped_user_text_is_sent(bot: Bot, fake: FakeBotApi) -
     ],
 )
 async def test_malformed_html_is_rejected(
-    bot: Bot, fake: FakeBotApi, text: str, expected: str
+    client: Bot, fake: FakeBotApi, text: str, expected: str
 ) -> None:
     with pytest.raises(BadRequest) as caught:
-        await bot.send_message(USER, text, parse_mode=ParseMode.HTML)
+        await client.send_message(USER, text, parse_mode=ParseMode.HTML)
     # PTB strips "Bad Request: " and applies str.capitalize(), which lower-cases the rest.
     assert caught.value.message.startswith("Can't parse entities: ")
     assert expected in caught.value.message
@@ -200,77 +201,74 @@ def test_supported_html_tags_and_entities_parse() -> None:
     assert parse_html("Tom & Jerry", strict_ampersand=False)[0] == "Tom & Jerry"
 
 
-async def test_markdown_v2_requires_escaping(bot: Bot) -> None:
-    with pytest.raises(BadRequest, match="reserved and must be escaped"):
-        await bot.send_message(USER, "Klaar.", parse_mode=ParseMode.MARKDOWN_V2)
-    message = await bot.send_message(USER, r"*Klaar*\.", parse_mode=ParseMode.MARKDOWN_V2)
-    assert message.text == "Klaar."
-    assert parse_markdown_v2("__u__ ||s||")[1][0]["type"] == "underline"
+async def test_other_parse_modes_are_refused_since_the_bot_uses_only_html(client: Bot) -> None:
+    with pytest.raises(BadRequest, match=r"(?i)unsupported parse_mode"):
+        await client.send_message(USER, "*Klaar*", parse_mode=ParseMode.MARKDOWN_V2)
 
 
-async def test_length_limits_count_parsed_text(bot: Bot, fake: FakeBotApi) -> None:
-    await bot.send_message(USER, "x" * 4096)
+async def test_length_limits_count_parsed_text(client: Bot, fake: FakeBotApi) -> None:
+    await client.send_message(USER, "x" * 4096)
     # 4096 visible characters but far more raw characters: still fine.
-    await bot.send_message(USER, "<b>" + "y" * 4096 + "</b>", parse_mode=ParseMode.HTML)
-    await bot.send_message(USER, "&amp;" * 4096, parse_mode=ParseMode.HTML)
+    await client.send_message(USER, "<b>" + "y" * 4096 + "</b>", parse_mode=ParseMode.HTML)
+    await client.send_message(USER, "&amp;" * 4096, parse_mode=ParseMode.HTML)
     with pytest.raises(BadRequest, match="Message is too long"):
-        await bot.send_message(USER, "x" * 4097)
+        await client.send_message(USER, "x" * 4097)
     with pytest.raises(BadRequest, match="Message is too long"):
-        await bot.send_message(USER, "&lt;" * 4097, parse_mode=ParseMode.HTML)
+        await client.send_message(USER, "&lt;" * 4097, parse_mode=ParseMode.HTML)
     with pytest.raises(BadRequest, match="Message caption is too long"):
-        await bot.send_photo(USER, tiny_png(), caption="c" * 1025)
+        await client.send_photo(USER, tiny_png(), caption="c" * 1025)
     with pytest.raises(BadRequest, match="Message text is empty"):
-        await bot.send_message(USER, "")
+        await client.send_message(USER, "")
     with pytest.raises(BadRequest, match="Text must be non-empty"):
-        await bot.send_message(USER, "<b>  </b>", parse_mode=ParseMode.HTML)
+        await client.send_message(USER, "<b>  </b>", parse_mode=ParseMode.HTML)
     assert len([m for m in fake.messages(USER) if m.kind == "text"]) == 3
 
 
-async def test_callback_data_over_64_bytes_is_rejected(bot: Bot, fake: FakeBotApi) -> None:
-    await bot.send_message(USER, "ok", reply_markup=keyboard(("a", "d" * 64)))
+async def test_callback_data_over_64_bytes_is_rejected(client: Bot, fake: FakeBotApi) -> None:
+    await client.send_message(USER, "ok", reply_markup=keyboard(("a", "d" * 64)))
     with pytest.raises(BadRequest, match="Button_data_invalid"):
-        await bot.send_message(USER, "te lang", reply_markup=keyboard(("a", "d" * 65)))
+        await client.send_message(USER, "te lang", reply_markup=keyboard(("a", "d" * 65)))
     # The limit is in bytes, not characters.
     with pytest.raises(BadRequest, match="Button_data_invalid"):
-        await bot.send_message(USER, "te lang", reply_markup=keyboard(("a", "é" * 33)))
+        await client.send_message(USER, "te lang", reply_markup=keyboard(("a", "é" * 33)))
     assert [m.plain_text for m in fake.messages(USER)] == ["ok"]
 
 
-async def test_editing_follows_telegram_rules(bot: Bot, fake: FakeBotApi) -> None:
+async def test_editing_follows_telegram_rules(client: Bot, fake: FakeBotApi) -> None:
     kb = keyboard(("Ja", "ja"), ("Nee", "nee"))
-    sent = await bot.send_message(USER, "<b>Vraag</b>", parse_mode="HTML", reply_markup=kb)
+    sent = await client.send_message(USER, "<b>Vraag</b>", parse_mode="HTML", reply_markup=kb)
 
     with pytest.raises(BadRequest, match="Message is not modified") as caught:
-        await bot.edit_message_text(
+        await client.edit_message_text(
             "<b>Vraag</b>", USER, sent.message_id, parse_mode="HTML", reply_markup=kb
         )
     assert fake.calls[-1].response["description"] == NOT_MODIFIED
     assert "exactly the same" in caught.value.message
 
     # Same text without the markup is a change: Telegram removes the keyboard.
-    await bot.edit_message_text("<b>Vraag</b>", USER, sent.message_id, parse_mode="HTML")
+    await client.edit_message_text("<b>Vraag</b>", USER, sent.message_id, parse_mode="HTML")
     [stored] = fake.messages(USER)
     assert stored.reply_markup is None
     assert stored.edit_count == 1
 
-    await bot.edit_message_reply_markup(USER, sent.message_id, reply_markup=kb)
+    await client.edit_message_reply_markup(USER, sent.message_id, reply_markup=kb)
     with pytest.raises(BadRequest, match="Message is not modified"):
-        await bot.edit_message_reply_markup(USER, sent.message_id, reply_markup=kb)
+        await client.edit_message_reply_markup(USER, sent.message_id, reply_markup=kb)
     assert fake.messages(USER)[0].buttons() == [("Ja", "ja"), ("Nee", "nee")]
 
     with pytest.raises(BadRequest, match="Message to edit not found"):
-        await bot.edit_message_text("x", USER, 999)
-    assert await bot.delete_message(USER, sent.message_id)
+        await client.edit_message_text("x", USER, 999)
+    assert await client.delete_message(USER, sent.message_id)
     with pytest.raises(BadRequest, match="Message to edit not found"):
-        await bot.edit_message_text("x", USER, sent.message_id)
+        await client.edit_message_text("x", USER, sent.message_id)
     with pytest.raises(BadRequest, match="Message to delete not found"):
-        await bot.delete_message(USER, sent.message_id)
+        await client.delete_message(USER, sent.message_id)
     assert fake.messages(USER)[0].deleted
 
 
-async def test_documents_and_photos_arrive_with_their_bytes(bot: Bot, fake: FakeBotApi) -> None:
+async def test_documents_and_photos_arrive_with_their_bytes(client: Bot, fake: FakeBotApi) -> None:
     payload = b"PK\x03\x04 not really a docx \x00\xff\r\n--boundary-lookalike"
-    doc = await bot.send_document(
+    doc = await client.send_document(
         USER,
         payload,
         filename='Rapport "FM" 2025.docx',
@@ -282,14 +280,14 @@ async def test_documents_and_photos_arrive_with_their_bytes(bot: Bot, fake: Fake
     assert doc.caption == "Uw rapport"
 
     png = tiny_png(30, 20)
-    photo = await bot.send_photo(USER, png, caption="Grafiek")
+    photo = await client.send_photo(USER, png, caption="Grafiek")
     assert photo.photo[-1].width == 30
     assert photo.photo[-1].height == 20
 
-    nameless = await bot.send_document(USER, b"raw bytes")
+    nameless = await client.send_document(USER, b"raw bytes")
     assert nameless.document is not None
     # PTB names bytes without a filename after their MIME type, which it does not sniff
-    # (photos too): pass filename= in the bot.
+    # (photos too): pass filename= in the client.
     assert nameless.document.file_name == "application.octet-stream"
 
     stored = fake.messages(USER)
@@ -300,21 +298,21 @@ async def test_documents_and_photos_arrive_with_their_bytes(bot: Bot, fake: Fake
     ]
     assert fake.calls_to("sendDocument")[0].files == {"document": payload}
 
-    resent = await bot.send_photo(USER, photo.photo[-1].file_id)
+    resent = await client.send_photo(USER, photo.photo[-1].file_id)
     assert fake.messages(USER)[-1].file == png
     assert resent.photo
 
     with pytest.raises(BadRequest, match="Image_process_failed"):
-        await bot.send_photo(USER, b"this is no image")
+        await client.send_photo(USER, b"this is no image")
     with pytest.raises(BadRequest, match="File must be non-empty"):
-        await bot.send_document(USER, b"", filename="leeg.txt")
+        await client.send_document(USER, b"", filename="leeg.txt")
 
 
 # ------------------------------------------------------------------ updates
 
 
-async def test_long_poll_wakes_on_update_and_honours_offset(bot: Bot, fake: FakeBotApi) -> None:
-    poll = asyncio.create_task(bot.get_updates(timeout=10))
+async def test_long_poll_wakes_on_update_and_honours_offset(client: Bot, fake: FakeBotApi) -> None:
+    poll = asyncio.create_task(client.get_updates(timeout=10))
     await fake.await_for(lambda: fake.polling, timeout=5)
     started = time.monotonic()
     first = fake.send_text(USER, USER, "hallo")
@@ -325,19 +323,19 @@ async def test_long_poll_wakes_on_update_and_honours_offset(bot: Bot, fake: Fake
     assert updates[0].message.text == "hallo"
 
     # Not confirmed yet: delivered again until the offset moves past it.
-    assert [u.update_id for u in await bot.get_updates(timeout=0)] == [first]
+    assert [u.update_id for u in await client.get_updates(timeout=0)] == [first]
     second = fake.send_text(USER, USER, "tweede")
     third = fake.send_text(USER, USER, "derde")
-    batch = await bot.get_updates(offset=first + 1, limit=1)
+    batch = await client.get_updates(offset=first + 1, limit=1)
     assert [u.update_id for u in batch] == [second]
-    assert [u.update_id for u in await bot.get_updates(offset=-1)] == [third]
-    assert await bot.get_updates(offset=third + 1, timeout=0) == ()
+    assert [u.update_id for u in await client.get_updates(offset=-1)] == [third]
+    assert await client.get_updates(offset=third + 1, timeout=0) == ()
     assert fake.pending_updates == 0
 
 
-async def test_long_poll_times_out_empty(bot: Bot, fake: FakeBotApi) -> None:
+async def test_long_poll_times_out_empty(client: Bot, fake: FakeBotApi) -> None:
     started = time.monotonic()
-    assert await bot.get_updates(timeout=1) == ()
+    assert await client.get_updates(timeout=1) == ()
     assert 0.9 < time.monotonic() - started < 3
 
 
@@ -362,18 +360,18 @@ def test_second_long_poll_terminates_the_first_with_conflict(fake: FakeBotApi) -
     assert second.json()["result"][0]["message"]["text"] == "x"
 
 
-async def test_allowed_updates_filter_and_persist(bot: Bot, fake: FakeBotApi) -> None:
-    sent = await bot.send_message(USER, "kies", reply_markup=keyboard(("A", "a")))
+async def test_allowed_updates_filter_and_persist(client: Bot, fake: FakeBotApi) -> None:
+    sent = await client.send_message(USER, "kies", reply_markup=keyboard(("A", "a")))
     fake.send_text(USER, USER, "tekst")
     fake.press(USER, USER, sent.message_id, "a")
-    only_buttons = await bot.get_updates(allowed_updates=["callback_query"])
+    only_buttons = await client.get_updates(allowed_updates=["callback_query"])
     assert [u.callback_query is not None for u in only_buttons] == [True]
     # The setting sticks when allowed_updates is omitted, as on Telegram.
     fake.send_text(USER, USER, "nog meer tekst")
-    assert await bot.get_updates(offset=only_buttons[0].update_id + 1) == ()
+    assert await client.get_updates(offset=only_buttons[0].update_id + 1) == ()
 
 
-async def test_user_updates_deserialise_in_ptb(bot: Bot, fake: FakeBotApi) -> None:
+async def test_user_updates_deserialise_in_ptb(client: Bot, fake: FakeBotApi) -> None:
     fake.send_text(
         GROUP,
         7,
@@ -385,13 +383,13 @@ async def test_user_updates_deserialise_in_ptb(bot: Bot, fake: FakeBotApi) -> No
     fake.send_sticker(USER, USER)
     fake.send_photo(USER, USER, caption="foto")
     fake.send_voice(USER, USER, duration=4)
-    sent = await bot.send_message(USER, "Kies", reply_markup=keyboard(("Ja", "ja")))
+    sent = await client.send_message(USER, "Kies", reply_markup=keyboard(("Ja", "ja")))
     fake.send_text(USER, USER, "origineel")
     original_id = fake.updates_sent[-1]["message"]["message_id"]
     fake.edit_text(USER, USER, original_id, "bewerkt")
     query_id = fake.press(USER, USER, sent.message_id, "ja")
 
-    updates = await bot.get_updates()
+    updates = await client.get_updates()
     assert len(updates) == 7
     group = updates[0].message
     assert group is not None
@@ -419,7 +417,7 @@ async def test_user_updates_deserialise_in_ptb(bot: Bot, fake: FakeBotApi) -> No
         fake.press(USER, USER, sent.message_id, "bestaat-niet")
 
 
-async def test_raw_update_gets_an_id(bot: Bot, fake: FakeBotApi) -> None:
+async def test_raw_update_gets_an_id(client: Bot, fake: FakeBotApi) -> None:
     user = {"id": USER, "is_bot": False, "first_name": "Anne"}
     member = {"status": "member", "user": {"id": 123456, "is_bot": True, "first_name": "Bot"}}
     update_id = fake.send_raw_update(
@@ -433,7 +431,7 @@ async def test_raw_update_gets_an_id(bot: Bot, fake: FakeBotApi) -> None:
             }
         }
     )
-    [update] = await bot.get_updates(timeout=0, allowed_updates=["my_chat_member"])
+    [update] = await client.get_updates(timeout=0, allowed_updates=["my_chat_member"])
     assert update.update_id == update_id
     assert update.my_chat_member is not None
     assert update.my_chat_member.new_chat_member.status == "kicked"
@@ -442,60 +440,60 @@ async def test_raw_update_gets_an_id(bot: Bot, fake: FakeBotApi) -> None:
 # ------------------------------------------------------------------ callbacks, chats, commands
 
 
-async def test_answer_callback_query_once(bot: Bot, fake: FakeBotApi) -> None:
-    sent = await bot.send_message(USER, "Kies", reply_markup=keyboard(("Ja", "ja")))
+async def test_answer_callback_query_once(client: Bot, fake: FakeBotApi) -> None:
+    sent = await client.send_message(USER, "Kies", reply_markup=keyboard(("Ja", "ja")))
     query_id = fake.press(USER, USER, sent.message_id, "ja")
-    assert await bot.answer_callback_query(query_id, text="Genoteerd", show_alert=True)
+    assert await client.answer_callback_query(query_id, text="Genoteerd", show_alert=True)
     assert fake.answered_callbacks[query_id].text == "Genoteerd"
     assert fake.answered_callbacks[query_id].show_alert
     with pytest.raises(BadRequest, match="Query is too old"):
-        await bot.answer_callback_query(query_id)
+        await client.answer_callback_query(query_id)
 
 
-async def test_chats_members_and_admins(bot: Bot, fake: FakeBotApi) -> None:
+async def test_chats_members_and_admins(client: Bot, fake: FakeBotApi) -> None:
     fake.send_text(GROUP, 7, "hoi", chat_type="supergroup", chat_title="Inkoop")
-    chat = await bot.get_chat(GROUP)
+    chat = await client.get_chat(GROUP)
     assert isinstance(chat, ChatFullInfo)
     assert chat.title == "Inkoop"
-    assert isinstance(await bot.get_chat_member(GROUP, 7), ChatMemberAdministrator)
-    assert isinstance(await bot.get_chat_member(GROUP, 1), ChatMemberOwner)
-    assert isinstance(await bot.get_chat_member(GROUP, 99), ChatMemberMember)
-    admins = await bot.get_chat_administrators(GROUP)
+    assert isinstance(await client.get_chat_member(GROUP, 7), ChatMemberAdministrator)
+    assert isinstance(await client.get_chat_member(GROUP, 1), ChatMemberOwner)
+    assert isinstance(await client.get_chat_member(GROUP, 99), ChatMemberMember)
+    admins = await client.get_chat_administrators(GROUP)
     assert [a.user.id for a in admins] == [1, 7]
     fake.admins[GROUP].add(99)
-    assert (await bot.get_chat_member(GROUP, 99)).status == "administrator"
+    assert (await client.get_chat_member(GROUP, 99)).status == "administrator"
     with pytest.raises(BadRequest, match="no administrators in the private chat"):
-        await bot.get_chat_administrators(USER)
+        await client.get_chat_administrators(USER)
 
     with pytest.raises(Forbidden, match="can't initiate conversation"):
-        await bot.send_message(777, "hallo?")
+        await client.send_message(777, "hallo?")
     with pytest.raises(BadRequest, match="Chat not found"):
-        await bot.send_message(-555, "hallo?")
+        await client.send_message(-555, "hallo?")
     fake.block_bot(USER)
     with pytest.raises(Forbidden, match="blocked by the user"):
-        await bot.send_chat_action(USER, "typing")
+        await client.send_chat_action(USER, "typing")
     fake.send_text(USER, USER, "/start")
-    assert await bot.send_chat_action(USER, "typing")
+    assert await client.send_chat_action(USER, "typing")
     with pytest.raises(BadRequest, match="Wrong parameter action"):
-        await bot.send_chat_action(USER, "dancing")
+        await client.send_chat_action(USER, "dancing")
 
 
-async def test_commands_are_stored_per_scope(bot: Bot, fake: FakeBotApi) -> None:
-    await bot.set_my_commands([BotCommand("start", "Begin"), ("rapport", "Maak het rapport")])
-    await bot.set_my_commands(
+async def test_commands_are_stored_per_scope(client: Bot, fake: FakeBotApi) -> None:
+    await client.set_my_commands([BotCommand("start", "Begin"), ("rapport", "Maak het rapport")])
+    await client.set_my_commands(
         [BotCommand("beheer", "Alleen hier")], scope=BotCommandScopeChat(GROUP), language_code="nl"
     )
-    assert [c.command for c in await bot.get_my_commands()] == ["start", "rapport"]
-    scoped = await bot.get_my_commands(scope=BotCommandScopeChat(GROUP), language_code="nl")
+    assert [c.command for c in await client.get_my_commands()] == ["start", "rapport"]
+    scoped = await client.get_my_commands(scope=BotCommandScopeChat(GROUP), language_code="nl")
     assert [c.command for c in scoped] == ["beheer"]
     assert fake.commands({"type": "chat", "chat_id": GROUP}, "nl")[0]["command"] == "beheer"
-    await bot.delete_my_commands()
-    assert await bot.get_my_commands() == ()
+    await client.delete_my_commands()
+    assert await client.get_my_commands() == ()
     with pytest.raises(BadRequest, match="Bot_command_invalid"):
-        await bot.set_my_commands([BotCommand("Start", "hoofdletter")])
+        await client.set_my_commands([BotCommand("Start", "hoofdletter")])
     with pytest.raises(BadRequest, match="Command description must be non-empty"):
-        await bot.set_my_commands([BotCommand("start", " ")])
-    assert await bot.set_chat_menu_button()
+        await client.set_my_commands([BotCommand("start", " ")])
+    assert await client.set_chat_menu_button()
     assert fake.menu_button() == {"type": "default"}
 
 
@@ -503,12 +501,12 @@ async def test_commands_are_stored_per_scope(bot: Bot, fake: FakeBotApi) -> None
 
 
 async def test_429_surfaces_as_retry_after(
-    bot: Bot, fake: FakeBotApi, monkeypatch: pytest.MonkeyPatch
+    client: Bot, fake: FakeBotApi, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PTB_TIMEDELTA", "true")  # PTB 22 deprecates int retry_after
     fake.fail_next("sendMessage", retry_after=3)
     with pytest.raises(RetryAfter) as caught:
-        await bot.send_message(USER, "druk")
+        await client.send_message(USER, "druk")
     assert caught.value.retry_after == dtm.timedelta(seconds=3)
     failed = fake.calls[-1]
     assert failed.status == 429
@@ -519,17 +517,17 @@ async def test_429_surfaces_as_retry_after(
         "parameters": {"retry_after": 3},
     }
     # PTB does not retry by itself; the next call goes through.
-    assert (await bot.send_message(USER, "druk")).text == "druk"
+    assert (await client.send_message(USER, "druk")).text == "druk"
     assert [m.plain_text for m in fake.messages(USER)] == ["druk"]
 
     fake.fail_next("sendMessage", error_code=400, description="Bad Request: chat not found")
     with pytest.raises(BadRequest, match="Chat not found"):
-        await bot.send_message(USER, "x")
+        await client.send_message(USER, "x")
     fake.fail_next("getMe", error_code=502, count=2)
     for _ in range(2):
         with pytest.raises(Exception, match="Bad Gateway"):
-            await bot.get_me()
-    assert (await bot.get_me()).username == "inkoopkompas_test_bot"
+            await client.get_me()
+    assert (await client.get_me()).username == "inkoopkompas_test_bot"
 
 
 async def test_delay_next_provokes_client_timeout(fake: FakeBotApi) -> None:

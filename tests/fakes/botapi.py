@@ -1,15 +1,10 @@
-"""A fake Telegram Bot API server for end-to-end tests.
+"""The fake Telegram Bot API: chats, messages (plain text plus entities), buttons, updates.
 
-The real python-telegram-bot ``Application`` is pointed at this server with ``base_url`` so that
-the whole stack (handlers, HTTP client, (de)serialisation, error mapping) runs over real HTTP on
-127.0.0.1 without any network. The fake is deliberately strict where Telegram is strict (entity
-parsing, lengths, keyboards, "message is not modified"), because those are the failures that only
-show up in production otherwise.
-
-Error texts follow what api.telegram.org returns; the HTML and MarkdownV2 parsers follow the
-behaviour of TDLib (which the Bot API uses), including the byte offsets in their error messages.
-One deliberate deviation: by default a bare ``&`` that is not an entity is rejected, although
-Telegram tolerates it, because unescaped user text is a bug even when it happens to pass.
+One state and one set of method handlers, reached two ways: over real HTTP on 127.0.0.1 (the real
+PTB ``Application`` points its ``base_url`` here, so client, (de)serialisation and error mapping all
+run) or in-process through ``tests.fakes.inprocess.FakeRequest`` (milliseconds per test). It is
+strict where Telegram is strict (entity parsing, lengths, keyboards, "message is not modified"),
+because those failures otherwise only show up in production. Error texts follow api.telegram.org.
 """
 
 from __future__ import annotations
@@ -30,7 +25,10 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import urlsplit
+
+from tests.fakes.entities import EntityParseError, find_bot_commands, parse_html, trim
+from tests.fakes.wire import Upload, WireError, decode_params, read_body
 
 JSON = dict[str, Any]
 _T = TypeVar("_T")
@@ -41,6 +39,7 @@ BOT_FIRST_NAME = "Inkoopkompas"
 
 MAX_TEXT_LENGTH = 4096
 MAX_CAPTION_LENGTH = 1024
+MAX_TOAST_LENGTH = 200
 MAX_CALLBACK_DATA_BYTES = 64
 NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup are "
@@ -93,51 +92,6 @@ _SCOPE_TYPES = frozenset(
     }
 )
 
-# Form-encoded and multipart requests carry every value as a string (PTB JSON-dumps non-strings
-# and sends strings as they are), so the fake needs to know which parameters to decode.
-_INT_PARAMS = frozenset(
-    {
-        "chat_id",
-        "message_id",
-        "offset",
-        "limit",
-        "timeout",
-        "user_id",
-        "cache_time",
-        "message_thread_id",
-        "reply_to_message_id",
-        "from_chat_id",
-    }
-)
-_BOOL_PARAMS = frozenset(
-    {
-        "show_alert",
-        "disable_notification",
-        "protect_content",
-        "drop_pending_updates",
-        "disable_web_page_preview",
-        "allow_sending_without_reply",
-        "has_spoiler",
-        "disable_content_type_detection",
-        "show_caption_above_media",
-        "allow_paid_broadcast",
-    }
-)
-_JSON_PARAMS = frozenset(
-    {
-        "reply_markup",
-        "entities",
-        "caption_entities",
-        "allowed_updates",
-        "commands",
-        "scope",
-        "link_preview_options",
-        "reply_parameters",
-        "menu_button",
-        "media",
-    }
-)
-
 
 # --------------------------------------------------------------------------------------------
 # Records handed to tests
@@ -174,6 +128,72 @@ class Call:
         value = self.params.get("text", self.params.get("caption"))
         return value if isinstance(value, str) else None
 
+    def payload_bytes(self) -> bytes:
+        return json.dumps(self.response, ensure_ascii=False).encode("utf-8")
+
+    @property
+    def result(self) -> Any:
+        return self.response.get("result")
+
+    @property
+    def shown(self) -> str:
+        """The text as the person sees it (Telegram's stored plain text), "" for none."""
+        result = self.result
+        if isinstance(result, dict):
+            return str(result.get("text", result.get("caption", "")))
+        return self.text or ""
+
+    @property
+    def message_id(self) -> int | None:
+        result = self.result
+        if isinstance(result, dict) and "message_id" in result:
+            return int(result["message_id"])
+        value = self.params.get("message_id")
+        return value if isinstance(value, int) else None
+
+    @property
+    def problems(self) -> list[str]:
+        """Why Telegram refused this call; empty when it was accepted."""
+        return [] if self.ok else [str(self.response.get("description", self.status))]
+
+    def _markup_buttons(self) -> list[JSON]:
+        markup = self.params.get("reply_markup")
+        rows = markup.get("inline_keyboard", []) if isinstance(markup, dict) else []
+        return [button for row in rows for button in row]
+
+    @property
+    def buttons(self) -> list[tuple[str, str]]:
+        """(label, callback data) of every callback button, row by row."""
+        return [
+            (str(b.get("text")), str(b["callback_data"]))
+            for b in self._markup_buttons()
+            if b.get("callback_data") is not None
+        ]
+
+    @property
+    def urls(self) -> list[str]:
+        return [str(b["url"]) for b in self._markup_buttons() if b.get("url")]
+
+    @property
+    def message_op(self) -> bool:
+        """A call the person notices: a message sent or changed, or a toast with text."""
+        if self.method == "answerCallbackQuery":
+            return bool(self.params.get("text"))
+        return self.method in MESSAGE_METHODS
+
+
+MESSAGE_METHODS = frozenset(
+    {
+        "sendMessage",
+        "sendPhoto",
+        "sendDocument",
+        "editMessageText",
+        "editMessageCaption",
+        "editMessageReplyMarkup",
+        "deleteMessage",
+    }
+)
+
 
 @dataclass(frozen=True)
 class BotMessage:
@@ -197,6 +217,7 @@ class BotMessage:
     deleted: bool
     edit_count: int
     date: int
+    thread_id: int | None = None
 
     def buttons(self) -> list[tuple[str, str | None]]:
         """Flattened (label, callback_data) pairs, because tests press buttons by label."""
@@ -242,787 +263,6 @@ class ApiError(Exception):
 
 def _bad(message: str) -> ApiError:
     return ApiError(400, f"Bad Request: {message}")
-
-
-class EntityParseError(ValueError):
-    """Text that Telegram would refuse with "can't parse entities"."""
-
-
-# --------------------------------------------------------------------------------------------
-# Text formatting, modelled on TDLib so offsets and error texts match what Telegram reports
-# --------------------------------------------------------------------------------------------
-
-_HTML_TAGS = frozenset(
-    {
-        "a",
-        "b",
-        "strong",
-        "i",
-        "em",
-        "s",
-        "strike",
-        "del",
-        "u",
-        "ins",
-        "tg-spoiler",
-        "tg-emoji",
-        "tg-time",
-        "span",
-        "pre",
-        "code",
-        "blockquote",
-    }
-)
-# TDLib's is_space; NUL is in it because TDLib scans NUL-terminated strings, and here `_at`
-# returns 0 past the end, which keeps the scanning loops identical.
-_TD_SPACE = frozenset(b" \t\r\n\0\v")
-
-
-def utf16_len(text: str) -> int:
-    """Length in UTF-16 code units, the unit Telegram uses for entity offsets."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-def _at(data: bytes, i: int) -> int:
-    return data[i] if i < len(data) else 0
-
-
-def _utf16_units(lead_byte: int) -> int:
-    """UTF-16 units for a UTF-8 sequence starting with this byte (0 for continuation bytes)."""
-    if lead_byte & 0xC0 == 0x80:
-        return 0
-    return 2 if lead_byte >= 0xF0 else 1
-
-
-def _decode_html_entity(data: bytes, pos: int) -> tuple[int, int]:
-    """(code point or 0, position after it); Telegram only knows lt, gt, amp, quot and &#...;"""
-    end = pos + 1
-    code = 0
-    if _at(data, pos + 1) == ord("#"):
-        end += 1
-        if _at(data, pos + 2) == ord("x"):
-            end += 1
-            while end < len(data) and chr(data[end]) in "0123456789abcdefABCDEF":
-                code = code * 16 + int(chr(data[end]), 16)
-                end += 1
-        else:
-            while ord("0") <= _at(data, end) <= ord("9"):
-                code = code * 10 + data[end] - ord("0")
-                end += 1
-        if code == 0 or code >= 0x10FFFF or end - pos >= 10:
-            return 0, pos
-    else:
-        while chr(_at(data, end)).isascii() and chr(_at(data, end)).isalpha():
-            end += 1
-        named = {b"lt": "<", b"gt": ">", b"amp": "&", b"quot": '"'}.get(data[pos + 1 : end])
-        if named is None:
-            return 0, pos
-        code = ord(named)
-    if _at(data, end) == ord(";"):
-        end += 1
-    return code, end
-
-
-def _link_entity(url: str) -> JSON | None:
-    """Entity for a link target, or None where Telegram silently drops an unusable link."""
-    url = url.strip()
-    mention = re.fullmatch(r"tg://user\?id=(\d+)", url)
-    if mention:
-        user_id = int(mention.group(1))
-        return {"type": "text_mention", "user": {"id": user_id, "is_bot": False, "first_name": "?"}}
-    if not url or any(ch.isspace() for ch in url):
-        return None
-    if "://" not in url and not url.startswith(("tg:", "mailto:")):
-        url = "http://" + url
-    scheme = url.split(":", 1)[0].lower()
-    if scheme not in {"http", "https", "tg", "ton", "mailto"}:
-        return None
-    return {"type": "text_link", "url": url}
-
-
-@dataclass
-class _OpenTag:
-    tag: str
-    argument: str
-    offset: int
-    out_pos: int
-
-
-def parse_html(text: str, *, strict_ampersand: bool = True) -> tuple[str, list[JSON]]:
-    """Telegram's HTML parse mode: returns (plain text, entities) or raises EntityParseError."""
-    data = text.encode("utf-8")
-    n = len(data)
-    out = bytearray()
-    entities: list[JSON] = []
-    nested: list[_OpenTag] = []
-    utf16 = 0
-    i = 0
-    while i < n:
-        c = data[i]
-        if c == ord("&"):
-            code, end = _decode_html_entity(data, i)
-            if code:
-                if 0xD800 <= code <= 0xDFFF:
-                    raise EntityParseError(
-                        "Text contains invalid Unicode characters after decoding HTML entities, "
-                        "check for unmatched surrogate code units"
-                    )
-                utf16 += 2 if code > 0xFFFF else 1
-                out += chr(code).encode("utf-8")
-                i = end
-                continue
-            if strict_ampersand:
-                raise EntityParseError(
-                    f'Unescaped "&" at byte offset {i} (Telegram tolerates this, the test '
-                    "server does not: escape user text with html.escape)"
-                )
-        if c != ord("<"):
-            utf16 += _utf16_units(c)
-            out.append(c)
-            i += 1
-            continue
-
-        begin = i
-        i += 1
-        if _at(data, i) != ord("/"):
-            while _at(data, i) not in _TD_SPACE and _at(data, i) != ord(">"):
-                i += 1
-            if i >= n:
-                raise EntityParseError(f"Unclosed start tag at byte offset {begin}")
-            tag = data[begin + 1 : i].decode("utf-8", "replace").lower()
-            if tag not in _HTML_TAGS:
-                raise EntityParseError(f'Unsupported start tag "{tag}" at byte offset {begin}')
-            argument = ""
-            while _at(data, i) != ord(">"):
-                while i < n and data[i] in _TD_SPACE:
-                    i += 1
-                if _at(data, i) == ord(">"):
-                    break
-                attr_begin = i
-                while _at(data, i) not in _TD_SPACE and _at(data, i) not in b"=>/\"'":
-                    i += 1
-                attr = data[attr_begin:i].decode("utf-8", "replace")
-                if not attr:
-                    raise EntityParseError(
-                        f'Empty attribute name in the tag "{tag}" at byte offset {begin}'
-                    )
-                while i < n and data[i] in _TD_SPACE:
-                    i += 1
-                if _at(data, i) != ord("="):
-                    if i >= n:
-                        raise EntityParseError(f'Unclosed start tag "{tag}" at byte offset {begin}')
-                    if tag == "blockquote" and attr == "expandable":
-                        argument = "1"
-                    continue
-                i += 1
-                while i < n and data[i] in _TD_SPACE:
-                    i += 1
-                if i >= n:
-                    raise EntityParseError(f'Unclosed start tag "{tag}" at byte offset {begin}')
-                if data[i] not in b"'\"":
-                    token_begin = i
-                    while i < n and (
-                        (chr(data[i]).isascii() and chr(data[i]).isalnum()) or data[i] in b".-"
-                    ):
-                        i += 1
-                    value = data[token_begin:i].decode("ascii").lower()
-                    if _at(data, i) not in _TD_SPACE and _at(data, i) != ord(">"):
-                        raise EntityParseError(
-                            f"Unexpected end of name token at byte offset {token_begin}"
-                        )
-                else:
-                    quote = data[i]
-                    i += 1
-                    buf = bytearray()
-                    while i < n and data[i] != quote:
-                        if data[i] == ord("&"):
-                            code, end = _decode_html_entity(data, i)
-                            if code:
-                                buf += chr(code).encode("utf-8", "surrogatepass")
-                                i = end
-                                continue
-                        buf.append(data[i])
-                        i += 1
-                    if i < n and data[i] == quote:
-                        i += 1
-                    value = buf.decode("utf-8", "replace")
-                if i >= n:
-                    raise EntityParseError(f"Unclosed start tag at byte offset {begin}")
-                if tag == "a" and attr == "href":
-                    argument = value
-                elif tag == "code" and attr == "class" and value.startswith("language-"):
-                    argument = value[len("language-") :]
-                elif tag == "span" and attr == "class" and value.startswith("tg-"):
-                    argument = value[len("tg-") :]
-                elif (tag == "tg-emoji" and attr == "emoji-id") or (
-                    tag == "tg-time" and attr == "format"
-                ):
-                    argument = value
-                elif tag == "blockquote" and attr == "expandable":
-                    argument = "1"
-            if tag == "span" and argument != "spoiler":
-                raise EntityParseError(
-                    f'Tag "span" must have class "tg-spoiler" at byte offset {begin}'
-                )
-            nested.append(_OpenTag(tag, argument, utf16, len(out)))
-        else:
-            if not nested:
-                raise EntityParseError(f"Unexpected end tag at byte offset {begin}")
-            while _at(data, i) not in _TD_SPACE and _at(data, i) != ord(">"):
-                i += 1
-            end_tag = data[begin + 2 : i].decode("utf-8", "replace").lower()
-            while i < n and data[i] in _TD_SPACE:
-                i += 1
-            if _at(data, i) != ord(">"):
-                raise EntityParseError(f"Unclosed end tag at byte offset {begin}")
-            top = nested[-1]
-            if end_tag and end_tag != top.tag:
-                raise EntityParseError(
-                    f'Unmatched end tag at byte offset {begin}, expected "</{top.tag}>", '
-                    f'found "</{end_tag}>"'
-                )
-            if utf16 > top.offset:
-                _close_html_entity(top, utf16 - top.offset, entities, out)
-            nested.pop()
-        i += 1  # past the '>'
-    if nested:
-        raise EntityParseError(f'Can\'t find end tag corresponding to start tag "{nested[-1].tag}"')
-    for entity in entities:
-        entity.pop("_language", None)
-    return out.decode("utf-8", "replace"), entities
-
-
-def _close_html_entity(top: _OpenTag, length: int, entities: list[JSON], out: bytearray) -> None:
-    offset = top.offset
-    simple = {
-        "i": "italic",
-        "em": "italic",
-        "b": "bold",
-        "strong": "bold",
-        "s": "strikethrough",
-        "strike": "strikethrough",
-        "del": "strikethrough",
-        "u": "underline",
-        "ins": "underline",
-        "tg-spoiler": "spoiler",
-        "span": "spoiler",
-    }
-    tag = top.tag
-    if tag in simple:
-        entities.append({"type": simple[tag], "offset": offset, "length": length})
-    elif tag == "tg-emoji":
-        if not top.argument.isdigit() or int(top.argument) == 0:
-            raise EntityParseError("Invalid custom emoji identifier specified")
-        entities.append(
-            {
-                "type": "custom_emoji",
-                "offset": offset,
-                "length": length,
-                "custom_emoji_id": top.argument,
-            }
-        )
-    elif tag == "tg-time":
-        return
-    elif tag == "a":
-        url = top.argument or out[top.out_pos :].decode("utf-8", "replace")
-        link = _link_entity(url)
-        if link is not None:
-            entities.append({**link, "offset": offset, "length": length})
-    elif tag == "pre":
-        last = entities[-1] if entities else None
-        if (
-            last is not None
-            and last["type"] == "code"
-            and (last["offset"], last["length"]) == (offset, length)
-            and last.get("_language")
-        ):
-            language = last.pop("_language")
-            last.clear()
-            last.update({"type": "pre", "offset": offset, "length": length, "language": language})
-        else:
-            entities.append({"type": "pre", "offset": offset, "length": length})
-    elif tag == "code":
-        last = entities[-1] if entities else None
-        if (
-            last is not None
-            and last["type"] == "pre"
-            and (last["offset"], last["length"]) == (offset, length)
-            and top.argument
-        ):
-            last["language"] = top.argument
-        else:
-            entity: JSON = {"type": "code", "offset": offset, "length": length}
-            if top.argument:
-                entity["_language"] = top.argument
-            entities.append(entity)
-    elif tag == "blockquote":
-        kind = "expandable_blockquote" if top.argument else "blockquote"
-        entities.append({"type": kind, "offset": offset, "length": length})
-
-
-_MD2_TYPE_NAMES = {
-    "bold": "Bold",
-    "italic": "Italic",
-    "underline": "Underline",
-    "strikethrough": "Strikethrough",
-    "spoiler": "Spoiler",
-    "code": "Code",
-    "pre": "Pre",
-    "pre_code": "PreCode",
-    "text_link": "TextUrl",
-    "custom_emoji": "CustomEmoji",
-    "blockquote": "BlockQuote",
-}
-
-
-@dataclass
-class _MdOpen:
-    type: str
-    argument: str
-    offset: int
-    byte_offset: int
-    out_pos: int
-
-
-def _reserved(ch: int) -> EntityParseError:
-    return EntityParseError(
-        f"Character '{chr(ch)}' is reserved and must be escaped with the preceding '\\'"
-    )
-
-
-def parse_markdown_v2(text: str) -> tuple[str, list[JSON]]:
-    """Telegram's MarkdownV2 parse mode, following TDLib's rules and error texts."""
-    data = text.encode("utf-8")
-    n = len(data)
-    out = bytearray()
-    entities: list[JSON] = []
-    nested: list[_MdOpen] = []
-    utf16 = 0
-    have_blockquote = False
-    can_start_blockquote = True
-
-    def unfinished(entry: _MdOpen) -> EntityParseError:
-        name = _MD2_TYPE_NAMES[entry.type]
-        return EntityParseError(
-            f"Can't find end of {name} entity at byte offset {entry.byte_offset}"
-        )
-
-    i = -1
-    while True:
-        i += 1
-        if i >= n:
-            break
-        c = data[i]
-        if c == ord("\\") and 0 < _at(data, i + 1) <= 126:
-            i += 1
-            utf16 += 1
-            out.append(data[i])
-            if data[i] != ord("\r"):
-                can_start_blockquote = data[i] == ord("\n")
-            continue
-
-        reserved = b"_*[]()~`>#+-=|{}.!\n"
-        if nested and nested[-1].type in ("code", "pre", "pre_code"):
-            reserved = b"`"
-        if c not in reserved:
-            units = _utf16_units(c)
-            if units:
-                utf16 += units
-                if c != ord("\r"):
-                    can_start_blockquote = False
-            out.append(c)
-            continue
-
-        is_end = False
-        if nested:
-            top_type = nested[-1].type
-            nxt = _at(data, i + 1)
-            if have_blockquote and c == ord("\n") and (i + 1 == n or nxt != ord(">")):
-                is_end = True
-            elif top_type == "bold":
-                is_end = c == ord("*")
-            elif top_type == "italic":
-                is_end = c == ord("_") and nxt != ord("_")
-            elif top_type == "code":
-                is_end = c == ord("`")
-            elif top_type in ("pre", "pre_code"):
-                is_end = c == ord("`") and nxt == ord("`") and _at(data, i + 2) == ord("`")
-            elif top_type in ("text_link", "custom_emoji"):
-                is_end = c == ord("]")
-            elif top_type == "underline":
-                is_end = c == ord("_") and nxt == ord("_")
-            elif top_type == "strikethrough":
-                is_end = c == ord("~")
-            elif top_type == "spoiler":
-                is_end = c == ord("|") and nxt == ord("|")
-
-        if not is_end:
-            byte_offset = i
-            argument = ""
-            kind: str | None
-            if c == ord("_"):
-                if _at(data, i + 1) == ord("_"):
-                    kind = "underline"
-                    i += 1
-                else:
-                    kind = "italic"
-            elif c == ord("*"):
-                kind = "bold"
-            elif c == ord("~"):
-                kind = "strikethrough"
-            elif c == ord("|"):
-                if _at(data, i + 1) != ord("|"):
-                    raise _reserved(c)
-                i += 1
-                kind = "spoiler"
-            elif c == ord("["):
-                kind = "text_link"
-            elif c == ord("`"):
-                if _at(data, i + 1) == ord("`") and _at(data, i + 2) == ord("`"):
-                    i += 3
-                    kind = "pre"
-                    language_end = i
-                    while _at(data, language_end) not in _TD_SPACE and _at(
-                        data, language_end
-                    ) != ord("`"):
-                        language_end += 1
-                    if i != language_end and language_end < n and data[language_end] != ord("`"):
-                        kind = "pre_code"
-                        argument = data[i:language_end].decode("utf-8", "replace")
-                        i = language_end
-                    if _at(data, i) in b"\r\n" and i < n:
-                        if _at(data, i + 1) in b"\r\n" and i + 1 < n and data[i] != data[i + 1]:
-                            i += 2
-                        else:
-                            i += 1
-                    i -= 1
-                else:
-                    kind = "code"
-            elif c == ord("!"):
-                if _at(data, i + 1) != ord("["):
-                    raise _reserved(c)
-                i += 1
-                kind = "custom_emoji"
-            elif c == ord("\n"):
-                utf16 += 1
-                out.append(c)
-                can_start_blockquote = True
-                kind = None
-            elif c == ord(">"):
-                if not can_start_blockquote:
-                    raise _reserved(c)
-                if have_blockquote:
-                    kind = None
-                else:
-                    kind = "blockquote"
-                    have_blockquote = True
-            else:
-                raise _reserved(c)
-            if kind is not None:
-                nested.append(_MdOpen(kind, argument, utf16, byte_offset, len(out)))
-            continue
-
-        # end of an entity
-        kind = nested[-1].type
-        if c == ord("\n") and kind != "blockquote":
-            top = nested[-1]
-            right_after_marker = top.byte_offset == i - 2 or (
-                top.byte_offset == i - 3 and out and out[-1] == ord("\r")
-            )
-            if kind != "spoiler" or not right_after_marker:
-                raise unfinished(top)
-            nested.pop()
-            if nested[-1].type != "blockquote":
-                raise unfinished(nested[-1])
-            kind = "expandable_blockquote"
-        top = nested[-1]
-        argument = top.argument
-        skip = utf16 == top.offset
-        extra: JSON = {}
-        if kind in ("underline", "spoiler"):
-            i += 1
-        elif kind in ("pre", "pre_code"):
-            i += 2
-        elif kind == "text_link":
-            if _at(data, i + 1) != ord("("):
-                url = out[top.out_pos :].decode("utf-8", "replace")
-            else:
-                i += 2
-                url_begin = i
-                url_bytes = bytearray()
-                while i < n and data[i] != ord(")"):
-                    if data[i] == ord("\\") and 0 < _at(data, i + 1) <= 126:
-                        url_bytes.append(data[i + 1])
-                        i += 2
-                        continue
-                    url_bytes.append(data[i])
-                    i += 1
-                if _at(data, i) != ord(")"):
-                    raise EntityParseError(f"Can't find end of a URL at byte offset {url_begin}")
-                url = url_bytes.decode("utf-8", "replace")
-            link = _link_entity(url)
-            if link is None:
-                skip = True
-            else:
-                extra = link
-        elif kind == "custom_emoji":
-            if _at(data, i + 1) != ord("("):
-                raise EntityParseError("The entity must contain a tg://emoji or tg://time URL")
-            i += 2
-            url_begin = i
-            while i < n and data[i] != ord(")"):
-                i += 1
-            if _at(data, i) != ord(")"):
-                raise EntityParseError(f"Can't find end of a URL at byte offset {url_begin}")
-            target = data[url_begin:i].decode("utf-8", "replace")
-            emoji = re.fullmatch(r"tg://emoji\?id=(\d+)", target)
-            if emoji:
-                extra = {"type": "custom_emoji", "custom_emoji_id": emoji.group(1)}
-            elif re.fullmatch(r"tg://time\?unix=\d+.*", target):
-                skip = True
-            else:
-                raise EntityParseError("Invalid tg://emoji or tg://time URL specified")
-        elif kind in ("blockquote", "expandable_blockquote"):
-            have_blockquote = False
-            out.append(c)
-            can_start_blockquote = True
-            utf16 += 1
-            skip = False
-        if not skip:
-            entity: JSON = {"type": kind, "offset": top.offset, "length": utf16 - top.offset}
-            if kind == "pre_code":
-                entity = {**entity, "type": "pre", "language": argument}
-            entity.update(extra)
-            entities.append(entity)
-        nested.pop()
-
-    if have_blockquote and nested:
-        kind = "blockquote"
-        if nested[-1].type == "spoiler" and nested[-1].byte_offset == n - 2:
-            nested.pop()
-            kind = "expandable_blockquote"
-        if nested and nested[-1].type == "blockquote":
-            length = utf16 - nested[-1].offset
-            if length:
-                entities.append({"type": kind, "offset": nested[-1].offset, "length": length})
-            nested.pop()
-    if nested:
-        raise unfinished(nested[-1])
-    return out.decode("utf-8", "replace"), entities
-
-
-def parse_markdown(text: str) -> tuple[str, list[JSON]]:
-    """Telegram's legacy Markdown parse mode (kept because Defaults may still select it)."""
-    data = text.encode("utf-8")
-    n = len(data)
-    out = bytearray()
-    entities: list[JSON] = []
-    utf16 = 0
-    i = -1
-    while True:
-        i += 1
-        if i >= n:
-            break
-        c = data[i]
-        if c == ord("\\") and _at(data, i + 1) in b"_*`[" and i + 1 < n:
-            i += 1
-            out.append(data[i])
-            utf16 += 1
-            continue
-        if c not in b"_*`[":
-            utf16 += _utf16_units(c)
-            out.append(c)
-            continue
-        begin = i
-        end_char = ord("]") if c == ord("[") else c
-        is_pre = False
-        language = ""
-        i += 1
-        if c == ord("`") and _at(data, i) == ord("`") and _at(data, i + 1) == ord("`"):
-            i += 2
-            is_pre = True
-            language_end = i
-            while _at(data, language_end) not in _TD_SPACE and _at(data, language_end) != ord("`"):
-                language_end += 1
-            if i != language_end and language_end < n and data[language_end] != ord("`"):
-                language = data[i:language_end].decode("utf-8", "replace")
-                i = language_end
-            if i < n and data[i] in b"\r\n":
-                if i + 1 < n and data[i + 1] in b"\r\n" and data[i] != data[i + 1]:
-                    i += 2
-                else:
-                    i += 1
-        offset = utf16
-        while i < n and (
-            data[i] != end_char
-            or (is_pre and not (_at(data, i + 1) == ord("`") and _at(data, i + 2) == ord("`")))
-        ):
-            utf16 += _utf16_units(data[i])
-            out.append(data[i])
-            i += 1
-        if i == n:
-            raise EntityParseError(f"Can't find end of the entity starting at byte offset {begin}")
-        if offset != utf16:
-            length = utf16 - offset
-            if c == ord("_"):
-                entities.append({"type": "italic", "offset": offset, "length": length})
-            elif c == ord("*"):
-                entities.append({"type": "bold", "offset": offset, "length": length})
-            elif c == ord("["):
-                if _at(data, i + 1) != ord("("):
-                    url = data[begin + 1 : i].decode("utf-8", "replace")
-                else:
-                    i += 2
-                    url_start = i
-                    while i < n and data[i] != ord(")"):
-                        i += 1
-                    url = data[url_start:i].decode("utf-8", "replace")
-                link = _link_entity(url)
-                if link is not None:
-                    entities.append({**link, "offset": offset, "length": length})
-            elif is_pre:
-                entity: JSON = {"type": "pre", "offset": offset, "length": length}
-                if language:
-                    entity["language"] = language
-                entities.append(entity)
-            else:
-                entities.append({"type": "code", "offset": offset, "length": length})
-        if is_pre:
-            i += 2
-    return out.decode("utf-8", "replace"), entities
-
-
-def _trim(text: str, entities: list[JSON]) -> tuple[str, list[JSON]]:
-    """Strip outer whitespace and clip entities as Telegram does before storing a message."""
-    stripped = text.strip()
-    lead = utf16_len(text[: len(text) - len(text.lstrip())])
-    total = utf16_len(stripped)
-    fixed: list[JSON] = []
-    for entity in entities:
-        start = max(0, entity["offset"] - lead)
-        end = min(total, entity["offset"] + entity["length"] - lead)
-        if end > start:
-            fixed.append({**entity, "offset": start, "length": end - start})
-    fixed.sort(key=lambda e: (e["offset"], -e["length"]))
-    return stripped, fixed
-
-
-def find_bot_commands(text: str) -> list[JSON]:
-    """bot_command entities as Telegram attaches them to incoming messages (anywhere in text)."""
-
-    def is_word(ch: str) -> bool:
-        return ch.isalnum() or ch == "_"
-
-    def is_cmd_char(ch: str) -> bool:
-        return ch.isascii() and (ch.isalnum() or ch == "_")
-
-    found: list[JSON] = []
-    n = len(text)
-    pos = text.find("/")
-    while pos != -1:
-        nxt_search = pos + 1
-        prev = text[pos - 1] if pos else ""
-        if not (prev and (is_word(prev) or prev in "/<>")):
-            j = pos + 1
-            while j < n and is_cmd_char(text[j]):
-                j += 1
-            command_end = j
-            valid = 1 <= command_end - pos - 1 <= 64
-            if valid and j < n and text[j] == "@":
-                k = j + 1
-                while k < n and is_cmd_char(text[k]):
-                    k += 1
-                valid = 3 <= k - j - 1 <= 32
-                command_end = j = k
-            if valid:
-                following = text[j] if j < n else ""
-                if not (following and (is_word(following) or following in "/<>")):
-                    found.append(
-                        {
-                            "type": "bot_command",
-                            "offset": utf16_len(text[:pos]),
-                            "length": utf16_len(text[pos:command_end]),
-                        }
-                    )
-            nxt_search = max(nxt_search, j)
-        pos = text.find("/", nxt_search)
-    return found
-
-
-# --------------------------------------------------------------------------------------------
-# Request decoding
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Upload:
-    content: bytes
-    filename: str
-    mime_type: str
-
-
-def _header_params(value: str) -> dict[str, str]:
-    """Parameters of a header such as Content-Disposition, honouring quoting and RFC 5987."""
-    params: dict[str, str] = {}
-    for match in re.finditer(r';\s*([\w*-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)', ";" + value):
-        key, raw = match.group(1).lower(), match.group(2).strip()
-        if key.endswith("*"):
-            _charset, _, encoded = raw.partition("''")
-            params[key[:-1]] = unquote(encoded)
-            continue
-        if raw.startswith('"'):
-            raw = re.sub(r"\\(.)", r"\1", raw[1:-1])
-            raw = raw.replace("%22", '"').replace("%0D", "\r").replace("%0A", "\n")
-        params.setdefault(key, raw)
-    return params
-
-
-def _parse_multipart(body: bytes, content_type: str) -> tuple[JSON, dict[str, _Upload]]:
-    boundary = _header_params(content_type).get("boundary")
-    if not boundary:
-        raise _bad("can't parse multipart/form-data: no boundary")
-    fields: JSON = {}
-    uploads: dict[str, _Upload] = {}
-    for chunk in body.split(b"--" + boundary.encode("latin-1"))[1:]:
-        if chunk.startswith(b"--"):
-            break
-        chunk = chunk.removeprefix(b"\r\n").removesuffix(b"\r\n")
-        head, _, content = chunk.partition(b"\r\n\r\n")
-        headers: dict[str, str] = {}
-        for line in head.decode("utf-8", "replace").split("\r\n"):
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
-        disposition = _header_params(headers.get("content-disposition", ""))
-        field_name = disposition.get("name")
-        if field_name is None:
-            continue
-        if "filename" in disposition:
-            uploads[field_name] = _Upload(
-                content,
-                disposition["filename"],
-                headers.get("content-type", "application/octet-stream"),
-            )
-        else:
-            fields[field_name] = content.decode("utf-8", "replace")
-    return fields, uploads
-
-
-def _coerce(params: JSON, *, from_strings: bool) -> JSON:
-    """Give parameters the types Telegram would interpret them as."""
-    result: JSON = {}
-    for key, value in params.items():
-        if isinstance(value, str):
-            if key in _INT_PARAMS and re.fullmatch(r"-?\d+", value.strip()):
-                value = int(value)
-            elif key in _BOOL_PARAMS and value.lower() in {"true", "false", "1", "0", ""}:
-                value = value.lower() in {"true", "1"}
-            elif key in _JSON_PARAMS and (from_strings or value[:1] in "[{"):
-                try:
-                    value = json.loads(value)
-                except ValueError:
-                    raise _bad(f"can't parse {key} JSON object") from None
-        result[key] = value
-    return result
 
 
 # --------------------------------------------------------------------------------------------
@@ -1083,7 +323,7 @@ class _Fault:
     parameters: JSON | None
 
 
-Handler = Callable[[JSON, dict[str, _Upload]], Any]
+Handler = Callable[[JSON, dict[str, Upload]], Any]
 
 
 class FakeBotApi:
@@ -1144,6 +384,9 @@ class FakeBotApi:
         self._next_callback = 4_000_000_000_000_000_000
         self._commands: dict[tuple[str, str], list[JSON]] = {}
         self._menu_buttons: dict[int | None, JSON] = {}
+        self.webhook: JSON = {}
+        self.checks = True
+        self.descriptions: dict[str, str] = {}
 
         methods: list[tuple[str, Handler]] = [
             ("getMe", self._get_me),
@@ -1169,6 +412,9 @@ class FakeBotApi:
             ("getChatAdministrators", self._get_chat_administrators),
             ("setChatMenuButton", self._set_chat_menu_button),
             ("getChatMenuButton", self._get_chat_menu_button),
+            ("setWebhook", self._set_webhook),
+            ("setMyDescription", self._set_description("description")),
+            ("setMyShortDescription", self._set_description("short_description")),
         ]
         # Telegram treats method names case-insensitively.
         self._methods = {name.lower(): (name, fn) for name, fn in methods}
@@ -1334,11 +580,16 @@ class FakeBotApi:
         username: str | None = None,
         chat_title: str | None = None,
         reply_to_message_id: int | None = None,
+        thread_id: int | None = None,
     ) -> int:
+        """The user sends a text; ``thread_id`` posts it in a forum topic of a supergroup."""
         content: JSON = {"text": text}
         entities = find_bot_commands(text)
         if entities:
             content["entities"] = entities
+        if thread_id is not None:
+            content["message_thread_id"] = thread_id
+            content["is_topic_message"] = True
         return self._user_message(
             chat_id,
             user_id,
@@ -1507,6 +758,67 @@ class FakeBotApi:
             self._push_update({"callback_query": query})
             return query_id
 
+    def press_update_id(self, chat_id: int, user_id: int, message_id: int, data: str) -> int:
+        """`press` on any button data (forged too); the id of the update it queued."""
+        with self._cond:
+            self.press(chat_id, user_id, message_id, data, strict=False)
+            return int(self._sent_updates[-1]["update_id"])
+
+    def take_update(self, update_id: int) -> JSON:
+        """Hand one queued update to an in-process bot (instead of getUpdates)."""
+        with self._cond:
+            found = next(u for u in self._pending if u["update_id"] == update_id)
+            self._pending.remove(found)
+            return _copy(found)
+
+    def take_all(self) -> list[JSON]:
+        with self._cond:
+            taken, self._pending = self._pending, []
+            return taken
+
+    def has_bot_message(self, chat_id: int, message_id: int) -> bool:
+        with self._cond:
+            msg = self._messages.get(chat_id, {}).get(message_id)
+            return msg is not None and msg.from_bot and not msg.deleted
+
+    def message_with_button(self, chat_id: int, data: str) -> int | None:
+        with self._cond:
+            for msg in reversed(self._messages.get(chat_id, {}).values()):
+                rows = (msg.markup or {}).get("inline_keyboard") or []
+                if not msg.deleted and any(b.get("callback_data") == data for r in rows for b in r):
+                    return msg.message_id
+        return None
+
+    def user_text_ids(self, user_id: int) -> list[int]:
+        with self._cond:
+            return [
+                m.message_id
+                for m in self._messages.get(user_id, {}).values()
+                if not m.from_bot and m.kind == "text" and not m.deleted
+            ]
+
+    def old_bot_message(self, chat_id: int, data: str, message_id: int | None = None) -> int:
+        """A question the bot sent before a restart, carrying one button with `data`."""
+        with self._cond:
+            if chat_id not in self._chats:
+                self.add_chat(chat_id)
+            if message_id is None or message_id in self._messages.get(chat_id, {}):
+                message_id = self._alloc_message_id(chat_id)
+            content: JSON = {
+                "message_id": message_id,
+                "from": self._bot_user(),
+                "chat": _copy(self._chats[chat_id]),
+                "date": int(time.time()) - 3600,
+                "text": "vraag",
+            }
+            markup = None
+            if 0 < len(data.encode("utf-8")) <= MAX_CALLBACK_DATA_BYTES:
+                markup = {"inline_keyboard": [[{"text": "oud", "callback_data": data}]]}
+                content["reply_markup"] = markup
+            msg = _Msg(chat_id, message_id, True, None, content, "text", "vraag", markup=markup)
+            self._messages.setdefault(chat_id, {})[message_id] = msg
+            return message_id
+
     def send_raw_update(self, update: JSON) -> int:
         """Queue any update as is (``update_id`` is assigned when missing)."""
         with self._cond:
@@ -1567,6 +879,29 @@ class FakeBotApi:
     def last_message(self, chat_id: int) -> BotMessage | None:
         live = [m for m in self.messages(chat_id) if not m.deleted]
         return live[-1] if live else None
+
+    def bubbles(self, chat_id: int) -> list[BotMessage]:
+        """What stays in the chat: the bot's messages that were not deleted."""
+        return [m for m in self.messages(chat_id) if not m.deleted]
+
+    def message_ops(self, chat_id: int | None = None, after: int = 0) -> list[Call]:
+        """Accepted calls the person notices (see ``Call.message_op``), optionally in one chat.
+
+        A toast has no chat id; it counts for the chat of the message its button was on.
+        """
+        with self._cond:
+            calls = self._calls[after:]
+            toast_chats = {q: c for q, (c, _m, _u) in self._callbacks.items()}
+        found = []
+        for call in calls:
+            if not (call.ok and call.message_op):
+                continue
+            chat = call.chat_id
+            if call.method == "answerCallbackQuery":
+                chat = toast_chats.get(str(call.params.get("callback_query_id")))
+            if chat_id is None or chat == chat_id:
+                found.append(call)
+        return found
 
     def commands(self, scope: JSON | None = None, language_code: str = "") -> list[JSON]:
         with self._cond:
@@ -1703,7 +1038,7 @@ class FakeBotApi:
         arrived = time.monotonic()
         split = urlsplit(handler.path)
         try:
-            body = _read_body(handler)
+            body = read_body(handler)
         except (OSError, ValueError):
             handler.close_connection = True
             return
@@ -1711,16 +1046,29 @@ class FakeBotApi:
         if match is None:
             self._respond(handler, ApiError(404, "Not Found").payload(), 404)
             return
-        token, requested = match.group(1), match.group(2)
+        try:
+            params, uploads = decode_params(handler, split.query, body)
+        except WireError as exc:
+            self._respond(handler, _bad(str(exc)).payload(), 400)
+            return
+        call = self.dispatch(match.group(1), match.group(2), params, uploads, arrived)
+        self._respond(handler, call.response, call.status)
+
+    def dispatch(
+        self,
+        token: str,
+        requested: str,
+        params: JSON,
+        uploads: dict[str, Upload],
+        arrived: float | None = None,
+    ) -> Call:
+        """Answer one Bot API call, whichever transport brought it (HTTP or in-process)."""
+        arrived = time.monotonic() if arrived is None else arrived
         method_key = requested.lower()
         canonical, method_fn = self._methods.get(method_key, (requested, None))
-
-        params: JSON = {}
-        uploads: dict[str, _Upload] = {}
         status = 200
         payload: JSON
         try:
-            params, uploads = _decode_params(handler, split.query, body)
             with self._cond:
                 self._token_hashes.add(hashlib.sha256(token.encode()).hexdigest())
             if not self._token_re.fullmatch(token):
@@ -1762,7 +1110,7 @@ class FakeBotApi:
         with self._cond:
             self._calls.append(call)
             self._bump()
-        self._respond(handler, payload, status)
+        return call
 
     @staticmethod
     def _respond(handler: BaseHTTPRequestHandler, payload: JSON, status: int) -> None:
@@ -1900,6 +1248,7 @@ class FakeBotApi:
             deleted=msg.deleted,
             edit_count=msg.edit_count,
             date=int(msg.data["date"]),
+            thread_id=msg.data.get("message_thread_id"),
         )
 
     # ---------------------------------------------------------------- validation helpers
@@ -1974,27 +1323,17 @@ class FakeBotApi:
         if len(text.encode("utf-8")) > 1 << 15:
             raise _bad("text is too long")
         mode = str(parse_mode or "").lower()
-        if text and mode and mode != "none":
-            parser: Callable[[str], tuple[str, list[JSON]]]
-            if mode == "html":
-
-                def parser(source: str) -> tuple[str, list[JSON]]:
-                    return parse_html(source, strict_ampersand=self.strict_ampersand)
-
-            elif mode == "markdownv2":
-                parser = parse_markdown_v2
-            elif mode == "markdown":
-                parser = parse_markdown
-            else:
-                raise _bad("unsupported parse_mode")
+        if text and mode and mode != "none" and self.checks:
+            if mode != "html":
+                raise _bad("unsupported parse_mode (the fake knows HTML, the only mode used)")
             try:
-                plain, found = parser(text)
+                plain, found = parse_html(text, strict_ampersand=self.strict_ampersand)
             except EntityParseError as exc:
                 raise _bad(f"can't parse entities: {exc}") from None
         else:
             plain = text
             found = [dict(e) for e in entities] if isinstance(entities, list) else []
-        plain, found = _trim(plain, found)
+        plain, found = trim(plain, found)
         if not plain and not allow_empty:
             raise _bad("text must be non-empty")
         return plain, found
@@ -2038,6 +1377,8 @@ class FakeBotApi:
             }
             if reply_to is not None:
                 data["reply_to_message"] = reply_to
+            if isinstance(params.get("message_thread_id"), int):
+                data["message_thread_id"] = params["message_thread_id"]
             if markup and markup.get("inline_keyboard"):
                 data["reply_markup"] = _copy(markup)
             msg = _Msg(
@@ -2073,7 +1414,7 @@ class FakeBotApi:
         return msg
 
     def _upload(
-        self, params: JSON, uploads: dict[str, _Upload], name: str
+        self, params: JSON, uploads: dict[str, Upload], name: str
     ) -> tuple[bytes, str, str]:
         """The file a send method refers to: uploaded, attach://, known file_id, or URL."""
         value = params.get(name)
@@ -2099,7 +1440,7 @@ class FakeBotApi:
 
     # ---------------------------------------------------------------- Bot API methods
 
-    def _get_me(self, params: JSON, uploads: dict[str, _Upload]) -> JSON:
+    def _get_me(self, params: JSON, uploads: dict[str, Upload]) -> JSON:
         return {
             **self._bot_user(),
             "can_join_groups": True,
@@ -2109,13 +1450,13 @@ class FakeBotApi:
             "has_main_web_app": False,
         }
 
-    def _delete_webhook(self, params: JSON, uploads: dict[str, _Upload]) -> bool:
+    def _delete_webhook(self, params: JSON, uploads: dict[str, Upload]) -> bool:
         if params.get("drop_pending_updates"):
             with self._cond:
                 self._pending.clear()
         return True
 
-    def _get_webhook_info(self, params: JSON, uploads: dict[str, _Upload]) -> JSON:
+    def _get_webhook_info(self, params: JSON, uploads: dict[str, Upload]) -> JSON:
         with self._cond:
             return {
                 "url": "",
@@ -2123,7 +1464,31 @@ class FakeBotApi:
                 "pending_update_count": len(self._pending),
             }
 
-    def _get_updates(self, params: JSON, uploads: dict[str, _Upload]) -> list[JSON]:
+    def _set_webhook(self, params: JSON, uploads: dict[str, Upload]) -> bool:
+        url = str(params.get("url") or "")
+        if url and not url.startswith("https://"):
+            raise _bad("bad webhook: An HTTPS URL must be provided for webhook")
+        secret = params.get("secret_token")
+        if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", str(secret)):
+            raise _bad("bad webhook: secret token contains unallowed characters")
+        with self._cond:
+            self.webhook = {"url": url, "secret_token": secret}
+        return True
+
+    def _set_description(self, field_name: str) -> Handler:
+        limit = 512 if field_name == "description" else 120
+
+        def handler(params: JSON, uploads: dict[str, Upload]) -> bool:
+            text = str(params.get(field_name) or "")
+            if len(text) > limit:
+                raise _bad(f"{field_name} is too long")
+            with self._cond:
+                self.descriptions[field_name] = text
+            return True
+
+        return handler
+
+    def _get_updates(self, params: JSON, uploads: dict[str, Upload]) -> list[JSON]:
         offset = _as_int(params.get("offset"), 0)
         limit = min(max(_as_int(params.get("limit"), 100), 1), 100)
         try:
@@ -2175,7 +1540,7 @@ class FakeBotApi:
         self._pending = [u for u in self._pending if allowed(u)]
         return [_copy(u) for u in self._pending[:limit]]
 
-    def _set_my_commands(self, params: JSON, uploads: dict[str, _Upload]) -> bool:
+    def _set_my_commands(self, params: JSON, uploads: dict[str, Upload]) -> bool:
         commands = params.get("commands")
         if not isinstance(commands, list):
             raise _bad("can't parse commands JSON object")
@@ -2203,12 +1568,12 @@ class FakeBotApi:
             self._commands[key] = cleaned
         return True
 
-    def _get_my_commands(self, params: JSON, uploads: dict[str, _Upload]) -> list[JSON]:
+    def _get_my_commands(self, params: JSON, uploads: dict[str, Upload]) -> list[JSON]:
         key = self._scope_key(params)
         with self._cond:
             return [dict(c) for c in self._commands.get(key, [])]
 
-    def _delete_my_commands(self, params: JSON, uploads: dict[str, _Upload]) -> bool:
+    def _delete_my_commands(self, params: JSON, uploads: dict[str, Upload]) -> bool:
         key = self._scope_key(params)
         with self._cond:
             self._commands.pop(key, None)
@@ -2240,7 +1605,7 @@ class FakeBotApi:
             content["entities"] = entities
         return text, content
 
-    def _send_message(self, params: JSON, uploads: dict[str, _Upload]) -> JSON:
+    def _send_message(self, params: JSON, uploads: dict[str, Upload]) -> JSON:
         chat = self._target_chat(params)
         markup = self._check_markup(params.get("reply_markup"))
         text, content = self._text_content(params, markup)
@@ -2265,7 +1630,7 @@ class FakeBotApi:
             content["caption_entities"] = entities
         return caption, content
 
-    def _send_photo(self, params: JSON, uploads: dict[str, _Upload]) -> JSON:
+    def _send_photo(self, params: JSON, uploads: dict[str, Upload]) -> JSON:
         chat = self._target_chat(params)
         markup = self._check_markup(params.get("reply_markup"))
         content_bytes, filename, mime_type = self._upload(params, uploads, "photo")
@@ -2302,7 +1667,7 @@ class FakeBotApi:
             file=(content_bytes, filename, mime_type),
         )
 
-    def _send_document(self, params: JSON, uploads: dict[str, _Upload]) -> JSON:
+    def _send_document(self, params: JSON, uploads: dict[str, Upload]) -> JSON:
         chat = self._target_chat(params)
         markup = self._check_markup(params.get("reply_markup"))
         content_bytes, filename, mime_type = self._upload(params, uploads, "document")
@@ -2328,7 +1693,7 @@ class FakeBotApi:
             file=(content_bytes, filename, mime_type),
         )
 
-    def _edit_message_text(self, params: JSON, uploads: dict[str, _Upload]) -> JSON:
+    def _edit_message_text(self, params: JSON, uploads: dict[str, Upload]) -> JSON:
         with self._cond:
             msg = self._message_for_edit(params)
             if msg.kind != "text":
@@ -2337,7 +1702,7 @@ class FakeBotApi:
             text, content = self._text_content(params, markup)
             return self._apply_edit(msg, content, ("text", "entities"), text, params, markup)
 
-    def _edit_message_caption(self, params: JSON, uploads: dict[str, _Upload]) -> JSON:
+    def _edit_message_caption(self, params: JSON, uploads: dict[str, Upload]) -> JSON:
         with self._cond:
             msg = self._message_for_edit(params)
             if msg.kind == "text":
@@ -2349,7 +1714,7 @@ class FakeBotApi:
                 msg, content, ("caption", "caption_entities"), raw_caption, params, markup
             )
 
-    def _edit_message_reply_markup(self, params: JSON, uploads: dict[str, _Upload]) -> JSON:
+    def _edit_message_reply_markup(self, params: JSON, uploads: dict[str, Upload]) -> JSON:
         with self._cond:
             msg = self._message_for_edit(params)
             markup = self._check_markup(params.get("reply_markup"), inline_only=True)
@@ -2396,7 +1761,7 @@ class FakeBotApi:
         self._bump()
         return _copy(msg.data)
 
-    def _delete_message(self, params: JSON, uploads: dict[str, _Upload]) -> bool:
+    def _delete_message(self, params: JSON, uploads: dict[str, Upload]) -> bool:
         with self._cond:
             chat = self._target_chat(params)
             message_id = params.get("message_id")
@@ -2409,12 +1774,13 @@ class FakeBotApi:
             self._bump()
             return True
 
-    def _answer_callback_query(self, params: JSON, uploads: dict[str, _Upload]) -> bool:
+    def _answer_callback_query(self, params: JSON, uploads: dict[str, Upload]) -> bool:
         query_id = str(params.get("callback_query_id") or "")
         with self._cond:
             if query_id not in self._callbacks or query_id in self._answers:
                 raise ApiError(400, QUERY_INVALID)
             text = params.get("text")
+            self.check_toast(text)
             self._answers[query_id] = CallbackAnswer(
                 text=str(text) if text is not None else None,
                 show_alert=bool(params.get("show_alert", False)),
@@ -2424,13 +1790,18 @@ class FakeBotApi:
             self._bump()
         return True
 
-    def _send_chat_action(self, params: JSON, uploads: dict[str, _Upload]) -> bool:
+    @staticmethod
+    def check_toast(text: Any) -> None:
+        if text is not None and len(str(text)) > MAX_TOAST_LENGTH:
+            raise _bad("MESSAGE_TOO_LONG")
+
+    def _send_chat_action(self, params: JSON, uploads: dict[str, Upload]) -> bool:
         self._target_chat(params)
         if params.get("action") not in _CHAT_ACTIONS:
             raise _bad("wrong parameter action in request")
         return True
 
-    def _get_chat(self, params: JSON, uploads: dict[str, _Upload]) -> JSON:
+    def _get_chat(self, params: JSON, uploads: dict[str, Upload]) -> JSON:
         chat = self._target_chat(params)
         return {
             **_copy(chat),
@@ -2485,7 +1856,7 @@ class FakeBotApi:
             }
         return {"status": "member", "user": user}
 
-    def _get_chat_member(self, params: JSON, uploads: dict[str, _Upload]) -> JSON:
+    def _get_chat_member(self, params: JSON, uploads: dict[str, Upload]) -> JSON:
         chat = self._target_chat(params)
         user_id = params.get("user_id")
         if not isinstance(user_id, int):
@@ -2493,7 +1864,7 @@ class FakeBotApi:
         with self._cond:
             return self._member(chat, user_id)
 
-    def _get_chat_administrators(self, params: JSON, uploads: dict[str, _Upload]) -> list[JSON]:
+    def _get_chat_administrators(self, params: JSON, uploads: dict[str, Upload]) -> list[JSON]:
         chat = self._target_chat(params)
         if chat["type"] == "private":
             raise _bad("there are no administrators in the private chat")
@@ -2506,7 +1877,7 @@ class FakeBotApi:
             ids += sorted(u for u in self.admins.get(chat_id, set()) if u != owner)
             return [self._member(chat, user_id) for user_id in ids]
 
-    def _set_chat_menu_button(self, params: JSON, uploads: dict[str, _Upload]) -> bool:
+    def _set_chat_menu_button(self, params: JSON, uploads: dict[str, Upload]) -> bool:
         chat_id = params.get("chat_id")
         if chat_id is not None:
             self._target_chat(params)
@@ -2521,7 +1892,7 @@ class FakeBotApi:
             self._menu_buttons[chat_id if isinstance(chat_id, int) else None] = dict(button)
         return True
 
-    def _get_chat_menu_button(self, params: JSON, uploads: dict[str, _Upload]) -> JSON:
+    def _get_chat_menu_button(self, params: JSON, uploads: dict[str, Upload]) -> JSON:
         chat_id = params.get("chat_id")
         with self._cond:
             button = self._menu_buttons.get(chat_id if isinstance(chat_id, int) else None)
@@ -2562,61 +1933,3 @@ def _http_phrase(code: int) -> str:
         return HTTPStatus(code).phrase
     except ValueError:
         return f"Error {code}"
-
-
-def _read_body(handler: BaseHTTPRequestHandler) -> bytes:
-    if handler.headers.get("Transfer-Encoding", "").lower() == "chunked":
-        chunks = bytearray()
-        while True:
-            size = int(handler.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
-            if size == 0:
-                while handler.rfile.readline() not in (b"\r\n", b"\n", b""):
-                    pass
-                return bytes(chunks)
-            chunks += handler.rfile.read(size)
-            handler.rfile.readline()
-    length = int(handler.headers.get("Content-Length") or 0)
-    return handler.rfile.read(length) if length else b""
-
-
-def _decode_params(
-    handler: BaseHTTPRequestHandler, query: str, body: bytes
-) -> tuple[JSON, dict[str, _Upload]]:
-    """Query string plus body, whichever of the three encodings Telegram accepts was used."""
-    params: JSON = dict(parse_qsl(query, keep_blank_values=True))
-    uploads: dict[str, _Upload] = {}
-    content_type = handler.headers.get("Content-Type", "")
-    media_type = content_type.split(";", 1)[0].strip().lower()
-    from_strings = True
-    if media_type == "application/json" and body.strip():
-        try:
-            decoded = json.loads(body)
-        except ValueError:
-            raise _bad("can't parse JSON object") from None
-        if not isinstance(decoded, dict):
-            raise _bad("can't parse JSON object")
-        params.update(decoded)
-        from_strings = False
-    elif media_type == "multipart/form-data":
-        fields, uploads = _parse_multipart(body, content_type)
-        params.update(fields)
-    elif body:
-        params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
-    return _coerce(params, from_strings=from_strings), uploads
-
-
-__all__ = [
-    "BOT_USERNAME",
-    "DEFAULT_TOKEN_PATTERN",
-    "ApiError",
-    "BotMessage",
-    "Call",
-    "CallbackAnswer",
-    "EntityParseError",
-    "FakeBotApi",
-    "find_bot_commands",
-    "parse_html",
-    "parse_markdown",
-    "parse_markdown_v2",
-    "utf16_len",
-]
