@@ -43,6 +43,7 @@ class Facts:
             "lange_looptijd": self.duration == "lang",
             "percelen": self.lots == "ja",
             "keten_complex": self.chain == "complex",
+            "selectiefase": self.selection_round,
         }
         return tuple(name for name, holds in found.items() if holds)
 

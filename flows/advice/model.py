@@ -39,6 +39,12 @@ class Item:
     instrument: str | None = None
     warning: str | None = None
     rule: str = ""
+    title: str | None = None
+
+    @property
+    def heading(self) -> str | None:
+        """What the item is about: its theme, or the name of a criterion without one."""
+        return self.theme_label or self.title
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,11 @@ class PartnerAdvice:
 
 
 def partner_wishes(
-    spec: FlowSpec, answers: Mapping[str, Any], facts: Facts, say: Say
+    spec: FlowSpec,
+    answers: Mapping[str, Any],
+    facts: Facts,
+    say: Say,
+    covered: Callable[[str], bool],
 ) -> PartnerAdvice:
     result = PartnerAdvice()
     aspects: list[str] = []
@@ -42,6 +46,8 @@ def partner_wishes(
             label = spec.label(q.id, value)
             if section is None:
                 result.open_points.append(say("advice.open.partner_own", wish=label))
+                continue
+            if covered(f"partner.{value}"):
                 continue
             if section == "selectiecriterium" and not facts.selection_round:
                 section = "geschiktheidseis"
@@ -73,5 +79,6 @@ def partner_wishes(
             scoring=say("advice.scoring.default"),
             warning=" ".join(warnings) or None,
             rule="partner",
+            title=say("advice.title.partner"),
         )
     return result

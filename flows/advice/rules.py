@@ -16,7 +16,14 @@ from flows.advice.facts import Facts, read_facts
 from flows.advice.kb import SECTIONS, KnowledgeBase, MeasureLike
 from flows.advice.model import Advice, Item
 from flows.advice.partner import partner_wishes
-from flows.advice.themes import Placement, ThemeChoice, place_themes, theme_choices
+from flows.advice.procurement import procurement
+from flows.advice.themes import (
+    MAX_AWARD_CRITERIA,
+    Placement,
+    ThemeChoice,
+    place_themes,
+    theme_choices,
+)
 from flows.prompting import plain
 from flows.spec import FlowSpec
 from flows.texts import Texts
@@ -41,6 +48,7 @@ class _Collector:
 
     def __init__(self, say: Say) -> None:
         self.say = say
+        self.chosen: set[str] = set()
         self.items: list[Item] = []
         self.ids: set[str] = set()
         self.groups: set[str] = set()
@@ -63,6 +71,13 @@ class _Collector:
     def add(self, item: Item) -> None:
         self.items.append(item)
 
+    def covered(self, purpose: str) -> bool:
+        """An own text is left out when a general KB measure in the advice says the same."""
+        if procurement().covered(purpose, self.chosen):
+            self.rule("no_duplicates")
+            return True
+        return False
+
 
 def build_advice(
     spec: FlowSpec, answers: Mapping[str, Any], kb: KnowledgeBase, texts: Texts
@@ -74,9 +89,11 @@ def build_advice(
     themes = theme_choices(spec, answers)
     placements = place_themes(themes)
     out = _Collector(say)
-    _procedure(out, facts, themes)
     criteria: list[Item] = []
+    general: list[Item] = []
     plan_aspects: list[str] = []
+    _general(out, facts, themes, kb, general)
+    _procedure(out, facts, themes)
     for p in placements:
         if p.route in ("gunningscriterium", "eis", "plan", "groeipad"):
             _bidder_theme(out, p, facts, kb, criteria, plan_aspects)
@@ -85,7 +102,7 @@ def build_advice(
     if any((t.level or 0) >= 2 for t in themes):
         out.rule("cumulative")
     if any(p.route in ("plan", "groeipad") for p in placements):
-        out.rule("never_knockout", max=len(criteria))
+        out.rule("never_knockout", max=MAX_AWARD_CRITERIA)
     if criteria:
         out.rule("priority", themes=", ".join(i.theme_label or "" for i in criteria))
     if any(t.role != "bidder" for t in themes if (t.level or 0) > 0):
@@ -99,10 +116,12 @@ def build_advice(
                 proof=say("advice.plan.proof"),
                 scoring=say("advice.scoring.default"),
                 rule="never_knockout",
+                title=say("advice.title.plan"),
             )
         )
+    criteria += general
     _extras(out, facts, themes)
-    partner = partner_wishes(spec, answers, facts, say)
+    partner = partner_wishes(spec, answers, facts, say, out.covered)
     for item in partner.items:
         out.add(item)
     if partner.criterion is not None:
@@ -112,7 +131,10 @@ def build_advice(
     out.items.extend(weighted)
     if facts.category:
         out.rule("category", scopes=len(facts.scopes))
-    items = _ordered(_legal(out.items, say))
+    needs_equivalent = {
+        key for key, ins in kb.instruments.items() if getattr(ins, "needs_equivalent", True)
+    }
+    items = _ordered(_legal(out.items, say, needs_equivalent))
     points = open_points(spec, answers, placements, facts, say) + partner.open_points
     if partner.criterion is None and weighted:
         points.append(say("advice.open.quality_rest", share=100 - SUSTAINABILITY_PART))
@@ -261,13 +283,75 @@ def _buyer_theme(out: _Collector, p: Placement, facts: Facts, kb: KnowledgeBase)
         )
 
 
+def _general(
+    out: _Collector,
+    facts: Facts,
+    themes: Sequence[ThemeChoice],
+    kb: KnowledgeBase,
+    criteria: list[Item],
+) -> None:
+    """The knowledge base's measures for every tender, at the highest level the buyer chose."""
+    level = max((t.level or 0 for t in themes), default=0)
+    if level == 0:
+        return
+    found: list[MeasureLike] = kb.select(
+        theme=None,
+        level=level,
+        category=facts.category,
+        scopes=facts.scopes,
+        conditions=facts.conditions,
+    )
+    for m in found:
+        if m.section == "selectiecriterium" and not facts.selection_round:
+            continue
+        if not out.fresh(m):
+            continue
+        out.chosen.add(m.id)
+        requires = tuple(getattr(m, "requires", ()))
+        if requires:
+            out.rule("on_request")
+            words = [out.say(f"advice.condition.{c}") for c in requires]
+            reason = out.say("advice.why.general_requires", conditions=words)
+        else:
+            reason = out.say("advice.why.general")
+        item = Item(
+            section=m.section,
+            text=m.text,
+            reason=reason,
+            proof=m.proof,
+            measure=m.id,
+            scoring=m.scoring,
+            indicator=m.indicator,
+            jurist=m.jurist,
+            instrument=m.instrument,
+            rule="on_request" if requires else "",
+            title=out.say("advice.title.general"),
+        )
+        (criteria if m.section == "gunningscriterium" else out.items).append(item)
+
+
+def _threshold_text(say: Say) -> str:
+    t = procurement().thresholds
+    amounts = [
+        say(
+            "advice.procedure.amount",
+            who=a["who"],
+            amount=f"{int(a['amount']):,}".replace(",", "."),
+        )
+        for a in t["amounts"]
+    ]
+    return say(
+        "advice.procedure.thresholds", amounts=amounts, period=t["period"], source=t["source"]
+    )
+
+
 def _procedure(out: _Collector, facts: Facts, themes: Sequence[ThemeChoice]) -> None:
     say = out.say
-    if facts.value is not None and facts.value != "weet_niet":
+    if facts.value is not None and facts.value != "weet_niet" and not out.covered("value"):
         out.add(
             Item(
                 section="procedure",
-                text=say(f"advice.procedure.value.{facts.value}", procedure=facts.procedure),
+                text=say(f"advice.procedure.value.{facts.value}", thresholds=_threshold_text(say)),
                 reason=say("advice.procedure.value_reason"),
                 jurist=facts.value != "klein",
                 rule="proportional",
@@ -284,7 +368,7 @@ def _procedure(out: _Collector, facts: Facts, themes: Sequence[ThemeChoice]) -> 
         )
     )
     complex_chain = facts.chain == "complex"
-    if facts.talks is False or complex_chain:
+    if (facts.talks is False or complex_chain) and not out.covered("consultation"):
         out.add(
             Item(
                 section="procedure",
@@ -303,7 +387,7 @@ def _procedure(out: _Collector, facts: Facts, themes: Sequence[ThemeChoice]) -> 
             )
         )
     form = facts.form.form
-    if form != "onbekend":
+    if form != "onbekend" and not out.covered("specification"):
         out.add(
             Item(
                 section="procedure",
@@ -311,7 +395,7 @@ def _procedure(out: _Collector, facts: Facts, themes: Sequence[ThemeChoice]) -> 
                 reason=say("advice.contract_form.reason", form=form),
             )
         )
-    if facts.innovation is True:
+    if facts.innovation is True and not out.covered("variants"):
         out.add(
             Item(
                 section="procedure",
@@ -328,16 +412,19 @@ def _extras(out: _Collector, facts: Facts, themes: Sequence[ThemeChoice]) -> Non
     form = facts.form.form
     if form != "onbekend":
         for part in ("duration", "payment"):
+            if part == "payment" and form == "relationeel" and out.covered("payment"):
+                continue
             out.add(
                 Item(
                     section="contractbepaling",
                     text=say(f"advice.contract_form.{form}.{part}"),
                     reason=say("advice.contract_form.reason", form=form),
+                    proof=say("advice.contract_form.proof"),
                     jurist=part == "duration" and form == "relationeel",
                 )
             )
     ambitious = [t.label for t in themes if t.level == 3]
-    if facts.roadmap is True:
+    if facts.roadmap is True and not out.covered("roadmap"):
         out.add(
             Item(
                 section="contractbepaling",
@@ -348,7 +435,8 @@ def _extras(out: _Collector, facts: Facts, themes: Sequence[ThemeChoice]) -> Non
             )
         )
         out.rule("on_request")
-    if ambitious and (form == "relationeel" or facts.form.leaning == "relationeel"):
+    cocreation = form == "relationeel" or facts.form.leaning == "relationeel"
+    if ambitious and cocreation and not out.covered("cocreation"):
         out.add(
             Item(
                 section="contractbepaling",
@@ -370,10 +458,13 @@ def _extras(out: _Collector, facts: Facts, themes: Sequence[ThemeChoice]) -> Non
 def _weights(criteria: Sequence[Item], partner: Item | None, quality: int) -> list[Item]:
     """Suggested weights: the sustainability part of the quality score split by priority."""
     sustainability = SUSTAINABILITY_PART if partner is not None else 100
-    points = [
-        PLAN_POINTS if c.theme is None else RANK_POINTS[min(i, len(RANK_POINTS) - 1)]
-        for i, c in enumerate(criteria)
-    ]
+    points, rank = [], 0
+    for c in criteria:
+        if c.theme is None:
+            points.append(PLAN_POINTS)
+        else:
+            points.append(RANK_POINTS[min(rank, len(RANK_POINTS) - 1)])
+            rank += 1
     total = sum(points) or 1
     out = []
     for c, pt in zip(criteria, points, strict=True):
@@ -385,12 +476,13 @@ def _weights(criteria: Sequence[Item], partner: Item | None, quality: int) -> li
     return out
 
 
-def _legal(items: Sequence[Item], say: Say) -> list[Item]:
-    """A named label or standard is never the only way to comply."""
+def _legal(items: Sequence[Item], say: Say, needs_equivalent: set[str]) -> list[Item]:
+    """A named label or standard is never the only way to comply, every criterion names its
+    proof, and every award criterion its scoring."""
     out = []
     for item in items:
         text = item.text
-        if item.instrument and EQUIVALENT not in text:
+        if item.instrument in needs_equivalent and EQUIVALENT not in text.lower():
             text = text.rstrip(".") + f" ({EQUIVALENT})."
         if item.section == "gunningscriterium" and not item.scoring:
             item = replace(item, scoring=say("advice.scoring.default"))

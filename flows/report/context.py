@@ -84,7 +84,8 @@ class Card:
     rewarded: tuple[str, ...]
     research: tuple[str, ...]
     involved: tuple[str, ...]
-    mvi_group: str | None
+    mvi_group: str
+    instruments: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -231,7 +232,7 @@ class ReportBuilder:
         rewarded = [
             w(
                 "card.rewarded_item",
-                theme=i.theme_label or w("card.no_theme"),
+                theme=i.heading or w("card.no_theme"),
                 weight=i.weight or 0,
                 text=shorten(i.text, CARD_ITEM),
             )
@@ -246,6 +247,8 @@ class ReportBuilder:
         if owner:
             involved.append(w("card.owner", owner=owner))
         org = self._answer(a, self.spec.role("org_ambition"))
+        facts = result.facts
+        group = self.kb.mvi_product_group(facts.category, facts.scopes)
         return Card(
             ambition=own or self.ambition_statement(a),
             ambition_is_own=own is not None,
@@ -257,7 +260,16 @@ class ReportBuilder:
             rewarded=tuple(rewarded),
             research=tuple(shorten(r, CARD_ITEM) for r in research[:CARD_LIST]),
             involved=tuple(involved),
-            mvi_group=self.kb.mvi_product_group(self.spec.by_role(a, "category")),
+            mvi_group=w("card.mvi", group=group) if group else w("card.mvi_unknown"),
+            instruments=tuple(
+                w(
+                    "card.instrument_equivalent"
+                    if getattr(i, "needs_equivalent", False)
+                    else "card.instrument",
+                    name=getattr(i, "name", str(i)),
+                )
+                for i in self.kb.instruments_for(facts.category, facts.scopes)
+            ),
         )
 
     def _answers(self, a: Mapping[str, Any]) -> tuple[Group, ...]:

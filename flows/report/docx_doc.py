@@ -179,8 +179,8 @@ class _Writer:
     def item_cell(self, cell: Any, item: Item) -> None:
         """Theme in bold, the text, then why and any warning in small print."""
         first = cell.paragraphs[0]
-        if item.theme_label:
-            run = first.add_run(clean(item.theme_label) + ": ")
+        if item.heading:
+            run = first.add_run(clean(item.heading) + ": ")
             run.bold = True
             run.font.size = TABLE_FONT
         first.add_run(clean(item.text)).font.size = TABLE_FONT
@@ -220,8 +220,9 @@ class _Writer:
         ):
             self.para(w(f"card.{key}"), bold=True).paragraph_format.keep_with_next = True
             self.bullets(rows or (w("empty"),))
-        if c.mvi_group:
-            self.para(w("card.mvi", group=c.mvi_group), italic=True)
+        if c.instruments:
+            self.labelled(w("card.instruments") + ":", ", ".join(c.instruments))
+        self.para(c.mvi_group, italic=True)
 
     def themes(self, r: Report, chart_png: bytes | None) -> None:
         w = self.w
@@ -257,8 +258,8 @@ class _Writer:
         if s.id in BULLET_SECTIONS:
             for item in s.items:
                 p = self.styled("List Bullet")
-                if item.theme_label:
-                    p.add_run(clean(item.theme_label) + ": ").bold = True
+                if item.heading:
+                    p.add_run(clean(item.heading) + ": ").bold = True
                 p.add_run(clean(item.text))
                 if item.jurist:
                     p.add_run(" (" + clean(self.w("field.jurist").lower()) + ")").italic = True
