@@ -18,6 +18,8 @@ from typing import Any, Literal, cast
 import jinja2
 import yaml
 
+from flows.measures import SECTIONS
+
 Kind = Literal["text", "choice", "multi", "order", "level", "year", "yesno"]
 KINDS: tuple[Kind, ...] = ("text", "choice", "multi", "order", "level", "year", "yesno")
 Answers = Mapping[str, Any]
@@ -65,15 +67,7 @@ REPORT_TAGS = ("title", "card", "context", "themes", "partner", "collaboration",
 THEME_ROUTES = ("bidder", "procedure", "contract", "intern")
 
 # Where a dream-partner wish can go in the tender (the advice explains when it cannot as worded).
-PARTNER_SECTIONS = (
-    "procedure",
-    "geschiktheidseis",
-    "selectiecriterium",
-    "eis",
-    "gunningscriterium",
-    "contractbepaling",
-    "intern",
-)
+PARTNER_SECTIONS = SECTIONS
 
 
 class SpecError(ValueError):

@@ -89,10 +89,13 @@ def test_first_page_is_the_ambition_card_then_sections_in_report_order() -> None
     numbered = [f"{n}. {s.title}" for n, s in enumerate(report.sections, start=1)]
     numbered.append(f"{len(report.sections) + 1}. {W('open.title')}")
     assert [h for h in heads if h[0].isdigit()] == numbered
-    card = [p.text for p in doc.paragraphs[: [p.text for p in doc.paragraphs].index(heads[1])]]
+    card = [row.cells[0].text for row in doc.tables[0].rows]
     for key in ("goals", "minimum", "rewarded", "research", "involved"):
         assert W(f"card.{key}") in card
-    assert any(W("draft") in p and report.date in p for p in card)
+    before_themes = [
+        p.text for p in doc.paragraphs[: [p.text for p in doc.paragraphs].index(heads[1])]
+    ]
+    assert any(W("draft") in p and report.date in p for p in before_themes)
 
 
 def test_each_table_holds_one_kind_of_criterion() -> None:

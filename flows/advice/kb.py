@@ -9,15 +9,9 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any, Protocol
 
-SECTIONS = (
-    "procedure",
-    "geschiktheidseis",
-    "selectiecriterium",
-    "eis",
-    "gunningscriterium",
-    "contractbepaling",
-    "intern",
-)
+from flows.measures import SECTIONS
+
+__all__ = ["SECTIONS", "KnowledgeBase", "MeasureLike", "default_base"]
 
 
 class MeasureLike(Protocol):

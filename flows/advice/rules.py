@@ -33,12 +33,32 @@ SUSTAINABILITY_PART = 50
 RANK_POINTS = (5, 3, 2)
 PLAN_POINTS = 2
 PER_THEME = {"geschiktheidseis": 1, "selectiecriterium": 1, "eis": 3, "contractbepaling": 2}
+# A theme that is the buyer's own business never reaches the eisen or the award; its first
+# section is where it mainly lands, the others take the knowledge base's supporting measures.
 ROUTE_SECTIONS = {
-    "procedure": ("procedure",),
-    "contract": ("contractbepaling",),
-    "intern": ("intern",),
+    "procedure": ("procedure", "contractbepaling", "intern"),
+    "contract": ("contractbepaling", "procedure", "intern"),
+    "intern": ("intern", "contractbepaling"),
 }
+PER_BUYER_THEME = 3
 EQUIVALENT = "of gelijkwaardig"
+# Conditions that mean the buyer asked for an extra (roadmap, innovation room, co-creation).
+ON_REQUEST = frozenset({"roadmap", "innovatie", "relationeel"})
+# The order in which the one-line explanations of the rules are shown.
+RULE_ORDER = (
+    "cumulative",
+    "priority",
+    "never_knockout",
+    "roles",
+    "on_request",
+    "no_extras",
+    "no_duplicates",
+    "partner",
+    "category",
+    "selection_round",
+    "proportional",
+    "own_theme",
+)
 
 Say = Callable[..., str]
 
@@ -52,12 +72,10 @@ class _Collector:
         self.items: list[Item] = []
         self.ids: set[str] = set()
         self.groups: set[str] = set()
-        self.rules: list[str] = []
+        self.rules: dict[str, str] = {}
 
     def rule(self, key: str, **params: Any) -> None:
-        line = self.say(f"advice.rule.{key}", **params)
-        if line not in self.rules:
-            self.rules.append(line)
+        self.rules.setdefault(key, self.say(f"advice.rule.{key}", **params))
 
     def fresh(self, m: MeasureLike) -> bool:
         if m.id in self.ids or (m.group is not None and m.group in self.groups):
@@ -145,7 +163,7 @@ def build_advice(
         placements=tuple(placements),
         facts=facts,
         quality_share=quality,
-        rules=tuple(out.rules),
+        rules=tuple(out.rules[k] for k in RULE_ORDER if k in out.rules),
         open_points=tuple(points),
         contradictions=tuple(contradictions(facts, themes, placements, say)),
     )
@@ -171,19 +189,22 @@ def _select(
     return found
 
 
-def _measure_item(m: MeasureLike, t: ThemeChoice, section: str, reason: str) -> Item:
+def _measure_item(
+    m: MeasureLike, t: ThemeChoice | None, section: str, reason: str, **extra: Any
+) -> Item:
     return Item(
         section=section,
         text=m.text,
         reason=reason,
-        theme=t.value,
-        theme_label=t.label,
+        theme=t.value if t else None,
+        theme_label=t.label if t else None,
         proof=m.proof,
         measure=m.id,
         scoring=m.scoring,
         indicator=m.indicator,
         jurist=m.jurist,
         instrument=m.instrument,
+        **extra,
     )
 
 
@@ -267,8 +288,9 @@ def _buyer_theme(out: _Collector, p: Placement, facts: Facts, kb: KnowledgeBase)
         )
         if out.fresh(m)
     ]
-    for m in found[:2]:
-        out.add(_measure_item(m, t, section, reason))
+    found.sort(key=lambda m: ROUTE_SECTIONS[p.route].index(m.section))
+    for m in found[:PER_BUYER_THEME]:
+        out.add(_measure_item(m, t, m.section, reason))
     if not found:
         level = min(t.level or 1, 3)
         out.add(
@@ -308,23 +330,18 @@ def _general(
             continue
         out.chosen.add(m.id)
         requires = tuple(getattr(m, "requires", ()))
-        if requires:
+        if set(requires) & ON_REQUEST:
             out.rule("on_request")
             words = [out.say(f"advice.condition.{c}") for c in requires]
             reason = out.say("advice.why.general_requires", conditions=words)
         else:
             reason = out.say("advice.why.general")
-        item = Item(
-            section=m.section,
-            text=m.text,
-            reason=reason,
-            proof=m.proof,
-            measure=m.id,
-            scoring=m.scoring,
-            indicator=m.indicator,
-            jurist=m.jurist,
-            instrument=m.instrument,
-            rule="on_request" if requires else "",
+        item = _measure_item(
+            m,
+            None,
+            m.section,
+            reason,
+            rule="on_request" if set(requires) & ON_REQUEST else "",
             title=out.say("advice.title.general"),
         )
         (criteria if m.section == "gunningscriterium" else out.items).append(item)
@@ -451,6 +468,7 @@ def _extras(out: _Collector, facts: Facts, themes: Sequence[ThemeChoice]) -> Non
         and facts.roadmap is not True
         and facts.innovation is not True
         and form != "relationeel"
+        and "on_request" not in out.rules
     ):
         out.rule("no_extras")
 

@@ -22,8 +22,8 @@ from flows.spec import REPORT_TAGS, FlowSpec, load_spec
 from flows.texts import Texts, default_texts
 
 VERSION = "0.1"
-CARD_ITEM = 160
-CARD_LIST = 5
+CARD_ITEM = 120
+CARD_LIST = 4
 # Roles whose answers the report shows in its own places (title page, card, theme table).
 SHOWN_ELSEWHERE = frozenset(
     {
@@ -225,7 +225,7 @@ class ReportBuilder:
         own: str | None,
     ) -> Card:
         w = self.words
-        minimum = [shorten(i.text, CARD_ITEM) for i in result.section("eis")][:CARD_LIST]
+        minimum = [shorten(i.text, CARD_ITEM) for i in result.section("eis")][: CARD_LIST - 1]
         general = self._answer(a, self.spec.role("minimum"))
         if general:
             minimum.insert(0, shorten(general, CARD_ITEM))
@@ -234,7 +234,6 @@ class ReportBuilder:
                 "card.rewarded_item",
                 theme=i.heading or w("card.no_theme"),
                 weight=i.weight or 0,
-                text=shorten(i.text, CARD_ITEM),
             )
             for i in result.section("gunningscriterium")
         ]
@@ -254,8 +253,10 @@ class ReportBuilder:
             ambition_is_own=own is not None,
             org_ambition=org,
             goals=tuple(
-                w("card.goal", theme=t.label, goal=t.goal) for t in themes if t.goal and t.level
-            ),
+                shorten(w("card.goal", theme=t.label, goal=t.goal), CARD_ITEM)
+                for t in themes
+                if t.goal and t.level
+            )[:CARD_LIST],
             minimum=tuple(minimum),
             rewarded=tuple(rewarded),
             research=tuple(shorten(r, CARD_ITEM) for r in research[:CARD_LIST]),

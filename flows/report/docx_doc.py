@@ -34,9 +34,11 @@ from flows.report.words import Words, report_words
 from flows.texts import yaml_section
 
 LANGUAGE = "nl-NL"
-PICTURE_WIDTH = Cm(13)
-THEME_WIDTHS = (1.2, 4.0, 2.6, 5.0, 3.2)
+PICTURE_WIDTH = Cm(11)
+THEME_WIDTHS = (1.3, 4.3, 2.8, 3.8, 3.8)
 SHORT_WIDTHS = (10.5, 5.5)
+CARD_WIDTHS = (3.6, 12.4)
+BULLET = "• "
 AWARD_WIDTHS = (8.0, 2.5, 5.5)
 TABLE_FONT = Pt(9.5)
 NOTE_FONT = Pt(8.5)
@@ -197,32 +199,44 @@ class _Writer:
             body.italic, body.font.size = True, NOTE_FONT
 
     def card(self, r: Report) -> None:
+        """One page: the ambition, then a two-column table of what the tender does with it."""
         w, c = self.w, r.card
-        self.para(r.title, "Title")
-        self.para(self.d("subtitle"), "Subtitle")
-        meta = " · ".join(
-            x
-            for x in (r.organisation, r.category, w("version", version=r.version, date=r.date))
-            if x
-        )
-        self.para(meta, italic=True)
+        for run in self.para(r.title, "Title").runs:
+            run.font.size = Pt(20)
+        meta = (r.organisation, r.category, w("version", version=r.version, date=r.date))
+        self.para(" · ".join(x for x in meta if x), italic=True)
         self.heading(w("card.heading"))
         self.para(c.ambition, "Intense Quote")
         self.para(w("card.own") if c.ambition_is_own else w("card.proposal"), italic=True)
+        rows: list[tuple[str, Sequence[str]]] = []
         if c.org_ambition:
-            self.labelled(w("card.org"), c.org_ambition)
-        for key, rows in (
+            rows.append((w("card.org").rstrip(":"), (c.org_ambition,)))
+        card_lists: tuple[tuple[str, Sequence[str]], ...] = (
             ("goals", c.goals),
             ("minimum", c.minimum),
             ("rewarded", c.rewarded),
             ("research", c.research),
             ("involved", c.involved),
-        ):
-            self.para(w(f"card.{key}"), bold=True).paragraph_format.keep_with_next = True
-            self.bullets(rows or (w("empty"),))
+        )
+        for key, values in card_lists:
+            rows.append((w(f"card.{key}"), values or (w("empty"),)))
         if c.instruments:
-            self.labelled(w("card.instruments") + ":", ", ".join(c.instruments))
-        self.para(c.mvi_group, italic=True)
+            rows.append((w("card.instruments"), (", ".join(c.instruments),)))
+        rows.append((w("card.mvi_label"), (c.mvi_group,)))
+        table = self.doc.add_table(rows=0, cols=2)
+        table.style = self.doc.styles["Table Grid"]
+        table.autofit = False
+        for column, width in zip(table.columns, CARD_WIDTHS, strict=True):
+            column.width = Cm(width)
+        add_row: Any = table.add_row
+        for label, values in rows:
+            cells = add_row().cells
+            _fill(cells[0], label, bold=True)
+            _shade(cells[0], HEADER_FILL)
+            mark = BULLET if len(values) > 1 else ""
+            _fill(cells[1], mark + values[0])
+            for value in values[1:]:
+                cells[1].add_paragraph().add_run(clean(mark + value)).font.size = TABLE_FONT
 
     def themes(self, r: Report, chart_png: bytes | None) -> None:
         w = self.w
@@ -258,8 +272,8 @@ class _Writer:
         if s.id in BULLET_SECTIONS:
             for item in s.items:
                 p = self.styled("List Bullet")
-                if item.heading:
-                    p.add_run(clean(item.heading) + ": ").bold = True
+                if item.theme_label:
+                    p.add_run(clean(item.theme_label) + ": ").bold = True
                 p.add_run(clean(item.text))
                 if item.jurist:
                     p.add_run(" (" + clean(self.w("field.jurist").lower()) + ")").italic = True
