@@ -103,6 +103,7 @@ _MEASURE_KEYS = frozenset(
         "requires",
         "instrument",
         "jurist",
+        "jurist_note",
         "source",
     }
 )
@@ -132,6 +133,7 @@ class Measure:
     instrument: str | None
     jurist: bool
     source: str | None
+    jurist_note: str | None = None
 
     @property
     def is_award(self) -> bool:
@@ -559,6 +561,9 @@ def _measure(
     jurist = entry.get("jurist", False)
     if not isinstance(jurist, bool):
         raise MeasuresError(f"{where}: jurist must be true or false")
+    jurist_note = _optional(entry.get("jurist_note"), where, "jurist_note")
+    if jurist != (jurist_note is not None):
+        raise MeasuresError(f"{where}: jurist: true needs a jurist_note saying what to check")
     return Measure(
         id=ident,
         theme=theme,
@@ -575,6 +580,7 @@ def _measure(
         instrument=instrument,
         jurist=jurist,
         source=_optional(entry.get("source"), where, "source"),
+        jurist_note=jurist_note,
     )
 
 

@@ -418,7 +418,8 @@ class _Builder:
             export_as=export_as,
             role=role,
             report=self.tag(raw.get("report", self.step_report), where),
-            label=self.text(raw, "label", where),
+            # The formal name in documents; without one the id stands in, readable if not pretty.
+            label=str(raw.get("label") or qid.replace("_", " ").capitalize()),
         )
         self.seen[qid] = question
         return question

@@ -19,8 +19,9 @@ import pytest
 from bot import render_pool
 from flows.events import Event, Reply
 from flows.report.documents import render_all
+from flows.teamcheck import team_texts
 from flows.texts import default_texts
-from tests.driver import full_script
+from tests.driver import lines_to, rehearsal
 from tests.fakes.botapi import Call
 from tests.fakes.harness import Harness, start_harness
 from tests.fakes.inprocess import BOT, edited_update, media_update, press_update, text_update
@@ -76,8 +77,8 @@ async def guarded(tmp_path: Path) -> AsyncIterator[Harness]:
 
 async def to_categories(tg: Harness) -> Call:
     """A buyer who named the tender; the category question with its buttons is showing."""
-    await tg.send("/start")
-    await tg.send("Catering <hoofdkantoor> & 2027")
+    for line in lines_to("categorie", naam="Catering <hoofdkantoor> & 2027"):
+        await tg.send(line)
     prompt = tg.request.last_keyboard(USER)
     assert prompt is not None
     assert "Om welk facilitair inkooppakket" in prompt.text
@@ -258,37 +259,37 @@ async def test_a_burst_from_one_buyer_is_handled_in_order(slow_bot: Harness) -> 
     tg = slow_bot
     prompt = await to_categories(tg)
     await tg.press(button(prompt, "Catering"), on=prompt)
-    burst = ["Gemeente Zwolle", "ja", "In 2030 klimaatneutraal", "Contract loopt tot 2026"]
-    start = len(tg.request.sent)
+    with rehearsal() as plan:
+        plan.answer(naam="Catering <hoofdkantoor> & 2027", categorie="catering")
+        start = len(plan.typed_lines)
+        questions = []
+        for _ in range(4):
+            questions.append(plan.question_text)
+            plan.answer_one(organisatie="Gemeente Zwolle", org_ambitie="In 2030 klimaatneutraal")
+        questions.append(plan.question_text)
+        burst, asked = plan.typed_lines[start:], plan.asked[-4:]
+        expected = {sid: plan.answers[sid] for sid in asked}
+    sent = len(tg.request.sent)
 
     await asyncio.gather(*(tg.app.process_update(text_update(tg.app.bot, USER, t)) for t in burst))
 
     answers = tg.answers()
-    assert answers["organisatie"] == "Gemeente Zwolle"
-    assert answers["org_ambitie_bestaat"] is True
-    assert answers["org_ambitie"] == "In 2030 klimaatneutraal"
-    assert answers["huidige_situatie"] == "Contract loopt tot 2026"
-    shown = [visible_text(t) for t in messages(tg.request.sent[start:])]
-    questions = [
-        "Heeft je organisatie al",
-        "Wat is die ambitie",
-        "Hoe ziet de huidige",
-        "Wie wil je",
-    ]
-    positions = [next(i for i, text in enumerate(shown) if q in text) for q in questions]
+    assert {sid: answers.get(sid) for sid in asked} == expected
+    shown = [visible_text(t) for t in messages(tg.request.sent[sent:])]
+    positions = [next(i for i, text in enumerate(shown) if q in text) for q in questions[1:]]
     assert positions == sorted(positions), shown
 
 
 @pytest.mark.parametrize(
     "command", ["/start", "/overzicht", "/wijzig 3", "/start@inkoopkompas_test_bot"]
 )
-async def test_a_command_in_a_group_points_to_the_private_chat(tg: Harness, command: str) -> None:
+async def test_a_command_in_a_group_gets_the_group_help(tg: Harness, command: str) -> None:
     group = -100123
     calls = await tg.send(command, user=5, chat_id=group)
     assert methods(calls) == ["sendMessage"]
     (reply,) = calls
     assert reply.chat_id == group
-    assert visible_text(reply.text) == visible_text(TEXTS("telegram.group_redirect"))
+    assert visible_text(reply.text) == visible_text(team_texts().html("message.group_help"))
     assert reply.urls == [f"https://t.me/{BOT['username']}?start=groep"]
     assert tg.user(5) is None
 
@@ -368,10 +369,9 @@ async def test_a_failure_inside_the_conversation_apologises_and_nothing_is_lost(
 
 
 async def test_going_back_to_an_answered_yes_no_question_shows_it(tg: Harness) -> None:
-    prompt = await to_categories(tg)
-    await tg.press(button(prompt, "Catering"), on=prompt)
-    await tg.send("Gemeente Zwolle")
-    await tg.press(button(tg.request.last_keyboard(USER) or prompt, "Ja"))
+    for line in lines_to("org_ambitie_bestaat"):
+        await tg.send(line)
+    await tg.press(button(tg.request.last_keyboard(USER), "Ja"))
     assert tg.answers()["org_ambitie_bestaat"] is True
 
     calls = await tg.send("/terug")
@@ -451,8 +451,7 @@ def test_the_limits_checker_refuses_what_telegram_refuses(
 async def test_answer_mark_and_photo_caption_are_not_escaped_twice(tg: Harness) -> None:
     # Found in review: "Je antwoord" on the answered question, and the photo caption, showed
     # &amp; for an answer or a name with an ampersand.
-    lines = full_script()
-    for line in ["/start", "Koffie & thee", *lines[1 : lines.index("2,3,5,13,15")]]:
+    for line in lines_to("themas", naam="Koffie & thee"):
         await tg.send(line)
     await tg.send("Eten & drinken")
     keyboard = tg.request.last_keyboard(USER)

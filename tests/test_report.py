@@ -94,6 +94,23 @@ def test_sections_in_the_same_order_in_every_output() -> None:
         assert positions == sorted(positions)
 
 
+def test_every_question_of_the_product_flow_has_a_formal_label() -> None:
+    raw = yaml.safe_load(
+        (Path(__file__).resolve().parent.parent / "prompts" / "flow.yaml").read_text("utf-8")
+    )
+
+    def questions(entries: list[dict[str, object]]) -> list[dict[str, object]]:
+        out: list[dict[str, object]] = []
+        for e in entries:
+            nested = e.get("questions")
+            out += questions(nested) if isinstance(nested, list) else [e]
+        return out
+
+    found = [q for s in raw["steps"] for q in questions(s["questions"])]
+    assert found
+    assert all(q.get("label") for q in found), [q["id"] for q in found if not q.get("label")]
+
+
 def test_a_question_added_to_any_step_appears_in_every_document(tmp_path: Path) -> None:
     flow = (Path(__file__).resolve().parent.parent / "prompts" / "flow.yaml").read_text("utf-8")
     extra = """      - id: extra_vraag

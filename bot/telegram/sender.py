@@ -56,7 +56,12 @@ class Sender:
         self.bot = bot
 
     async def text(
-        self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None
+        self,
+        chat_id: int,
+        text: str,
+        markup: InlineKeyboardMarkup | None = None,
+        *,
+        thread_id: int | None = None,
     ) -> Message | None:
         return await with_retries(
             lambda: self.bot.send_message(
@@ -65,6 +70,7 @@ class Sender:
                 parse_mode=ParseMode.HTML,
                 reply_markup=markup,
                 disable_web_page_preview=True,
+                message_thread_id=thread_id,
             ),
             "sendMessage",
         )
@@ -99,18 +105,30 @@ class Sender:
                 "editMessageReplyMarkup",
             )
 
-    async def document(self, chat_id: int, data: bytes, filename: str, caption: str) -> None:
+    async def document(
+        self, chat_id: int, data: bytes, filename: str, caption: str, thread_id: int | None = None
+    ) -> None:
         await with_retries(
             lambda: self.bot.send_document(
-                chat_id, document=data, filename=filename, caption=caption[:1024]
+                chat_id,
+                document=data,
+                filename=filename,
+                caption=caption[:1024],
+                message_thread_id=thread_id,
             ),
             "sendDocument",
         )
 
-    async def photo(self, chat_id: int, data: bytes, filename: str, caption: str) -> None:
+    async def photo(
+        self, chat_id: int, data: bytes, filename: str, caption: str, thread_id: int | None = None
+    ) -> None:
         await with_retries(
             lambda: self.bot.send_photo(
-                chat_id, photo=data, filename=filename, caption=caption[:1024]
+                chat_id,
+                photo=data,
+                filename=filename,
+                caption=caption[:1024],
+                message_thread_id=thread_id,
             ),
             "sendPhoto",
         )

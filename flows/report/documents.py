@@ -73,6 +73,10 @@ def render_bytes(request: DocumentRequest, fmt: str) -> bytes:
 
 def render_all(request: DocumentRequest) -> dict[str, bytes]:
     """Every requested format from one report build (the chart is drawn once)."""
+    from flows.contract import documents as contract  # hook: the contract phase's report
+
+    if contract.is_progress(request):
+        return contract.progress_files(request)
     rendering = Rendering(request)
     return {fmt: FORMATS[fmt](rendering) for fmt in request.formats}
 

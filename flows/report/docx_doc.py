@@ -59,6 +59,10 @@ def clean(text: str) -> str:
     return _NOT_XML.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
+# The contract phase's progress document builds on the same writer and word lookup.
+DocxTexts = Words
+
+
 def docx_texts() -> Words:
     section, path = yaml_section("report_docx.yaml", "docx")
     return Words(section, f"{path}: docx")
@@ -124,10 +128,10 @@ def _footer(paragraph: Paragraph, d: Words, title: str) -> None:
 
 
 class _Writer:
-    def __init__(self, doc: DocxDocument, w: Words, d: Words) -> None:
+    def __init__(self, doc: DocxDocument, w: Words, d: Words | None = None) -> None:
         self.doc = doc
         self.w = w
-        self.d = d
+        self.d = d or w
         self._style_ids: dict[str, str] = {}
 
     def styled(self, name: str | None) -> Paragraph:
@@ -164,7 +168,12 @@ class _Writer:
         for item in items:
             self.para(item, "List Bullet")
 
-    def table(self, headers: Sequence[str], widths: Sequence[float]) -> Table:
+    def table(
+        self,
+        headers: Sequence[str],
+        widths: Sequence[float],
+        rows: Sequence[Sequence[str | None]] = (),
+    ) -> Table:
         table: Table = self.doc.add_table(rows=1, cols=len(headers))
         table.style = self.doc.styles["Table Grid"]
         table.autofit = False
@@ -176,6 +185,10 @@ class _Writer:
             _fill(cell, title, bold=True)
             _shade(cell, HEADER_FILL)
         _repeat_header(table)
+        add_row: Any = table.add_row
+        for row in rows:
+            for cell, text in zip(add_row().cells, row, strict=True):
+                _fill(cell, text or self.w("dash"))
         return table
 
     def item_cell(self, cell: Any, item: Item) -> None:
