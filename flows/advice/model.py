@@ -36,6 +36,7 @@ class Item:
     scoring: str | None = None
     indicator: str | None = None
     jurist: bool = False
+    jurist_note: str | None = None
     instrument: str | None = None
     warning: str | None = None
     rule: str = ""

@@ -68,7 +68,6 @@ class _Collector:
 
     def __init__(self, say: Say) -> None:
         self.say = say
-        self.chosen: set[str] = set()
         self.items: list[Item] = []
         self.ids: set[str] = set()
         self.groups: set[str] = set()
@@ -91,7 +90,7 @@ class _Collector:
 
     def covered(self, purpose: str) -> bool:
         """An own text is left out when a general KB measure in the advice says the same."""
-        if procurement().covered(purpose, self.chosen):
+        if procurement().covered(purpose, self.ids):
             self.rule("no_duplicates")
             return True
         return False
@@ -203,6 +202,7 @@ def _measure_item(
         scoring=m.scoring,
         indicator=m.indicator,
         jurist=m.jurist,
+        jurist_note=getattr(m, "jurist_note", None),
         instrument=m.instrument,
         **extra,
     )
@@ -328,7 +328,6 @@ def _general(
             continue
         if not out.fresh(m):
             continue
-        out.chosen.add(m.id)
         requires = tuple(getattr(m, "requires", ()))
         if set(requires) & ON_REQUEST:
             out.rule("on_request")

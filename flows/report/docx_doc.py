@@ -203,7 +203,7 @@ class _Writer:
         if item.warning:
             notes.append((self.w("field.warning"), item.warning, True))
         if item.jurist:
-            notes.append((self.w("field.jurist"), "", False))
+            notes.append((self.w("field.jurist"), item.jurist_note or "", False))
         for label, text, bold in notes:
             p = cell.add_paragraph()
             head = p.add_run(clean(label) + (": " if text else ""))

@@ -20,6 +20,7 @@ def report_json(report: Report) -> str:
             "proof": i.proof,
             "measure": i.measure,
             "jurist": i.jurist,
+            "jurist_note": i.jurist_note,
             "warning": i.warning,
         }
         if i.section == "gunningscriterium":
