@@ -29,10 +29,11 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot import render_pool
+from bot.alerts import error_handler
 from bot.config import Settings
 from bot.logging_setup import setup_logging
 from bot.telegram.contract import register_contract
-from bot.telegram.group import register_group_handlers
+from bot.telegram.group import register_group_handlers, register_group_help
 from bot.telegram.handlers import PrivateChat
 from bot.wiring import StorageProblem, open_store
 from flows.engine import Conversation
@@ -80,7 +81,9 @@ def build_application(
     register_contract(app, store, conversation)
     # Team ambition check (bot/telegram/group.py): registered first so its commands and its
     # "g:" buttons are answered there, before the private chat's catch-all handlers.
-    chat.forget = register_group_handlers(app, store).forget_person
+    checks = register_group_handlers(app, store)
+    chat.forget = checks.forget_person
+    register_group_help(app, checks)  # after every group command, before the catch-all
     app.add_handler(MessageHandler(new & filters.COMMAND, chat.on_command))
     app.add_handler(MessageHandler(private & filters.UpdateType.EDITED_MESSAGE, chat.on_edited))
     app.add_handler(MessageHandler(new & private & filters.TEXT & ~filters.COMMAND, chat.on_text))
@@ -89,6 +92,7 @@ def build_application(
     )
     app.add_handler(CallbackQueryHandler(chat.on_callback))
     app.add_error_handler(chat.on_error)
+    app.add_error_handler(error_handler(settings.operator_chat, settings.token))  # bot/alerts.py
     return app
 
 

@@ -75,7 +75,7 @@ def result_docx(result: TeamResult, png: bytes | None, t: TeamTexts) -> bytes:
         doc.add_paragraph(clean(t.plain("docx.subject", subject=check.subject)))
     else:
         doc.add_paragraph(clean(t.plain("docx.no_subject")))
-    if check.source:
+    if check.source and check.private:  # a tender's name never goes to a group
         doc.add_paragraph(clean(t.plain("docx.source", source=check.source)))
     doc.add_paragraph(clean(t.plain("docx.date", date=_date(check))))
     doc.add_paragraph(clean(t.plain("docx.voters", voters=result.voters)))
