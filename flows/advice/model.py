@@ -44,8 +44,10 @@ class Item:
 
     @property
     def heading(self) -> str | None:
-        """What the item is about: its theme, or the name of a criterion without one."""
-        return self.theme_label or self.title
+        """What the item is about: its theme, or the name of an award criterion without one."""
+        if self.theme_label:
+            return self.theme_label
+        return self.title if self.section == "gunningscriterium" else None
 
 
 @dataclass(frozen=True)
