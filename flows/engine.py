@@ -163,12 +163,13 @@ class Conversation:
         self._machine().events[trigger].trigger(session)
 
     def _dispatch(self, s: Session, event: Event) -> Reply:
+        # Stale buttons first: an old button may never create a tender (or a person).
+        if event.kind in ("pick", "done", "action") and event.seq not in (None, s.seq):
+            return self._stale(s)
         if event.kind == "command":
             return self._command(s, event.command, event.text)
         if s.tender is None:
             return self._start_tender(s, greeting=self.texts("greeting"))
-        if event.kind in ("pick", "done", "action") and event.seq not in (None, s.seq):
-            return self._stale(s)
         if event.kind == "action":
             return self._command(s, event.command, "")
         if event.kind == "media":
@@ -234,7 +235,7 @@ class Conversation:
         if slot is None:
             if s.state != "finished":
                 self._go(s, "finish")
-            return Message(self.texts("finished", name=self._name(s)))
+            return self.prompter.finished(self._name(s), seq=s.seq if edit else s.next_seq())
         if s.state == "paused":
             self._go(s, "ask")
         seq = s.seq if edit else s.next_seq()
@@ -258,7 +259,12 @@ class Conversation:
         return Reply((*messages, self._view(s)), **kwargs)
 
     def _stale(self, s: Session) -> Reply:
-        return self._reply(s, self.texts("stale_button"), toast=self.texts("stale_toast"))
+        # The view keeps its number: the buttons on screen stay valid, a channel need not redraw.
+        stale = Message(self.texts("stale_button"))
+        if s.tender is None:
+            s.user_changed = False
+            return Reply((stale,), toast=self.texts("stale_toast"))
+        return Reply((stale, self._view(s, edit=True)), toast=self.texts("stale_toast"))
 
     def _name(self, s: Session) -> str:
         if s.tender is None:
@@ -308,7 +314,8 @@ class Conversation:
                 rest = [c.value for c in choices if c.value not in draft]
                 return self._record(s, slot, draft + rest)
             if not draft:
-                return self._reply(s, self.texts("invalid.pick_at_least_one"))
+                empty = self.texts("invalid.pick_at_least_one")
+                return Reply((Message(empty), self._view(s, edit=True)), toast=plain(empty))
             return self._record(s, slot, draft)
         value = parse(q, choices, event.text, q.max_length or self.spec.text_max)
         if isinstance(value, Invalid):
@@ -342,9 +349,7 @@ class Conversation:
             missing = self._missing_pillars(q.id, value, q.coverage.tag, q.coverage.required)
             if missing:
                 notes.append(self.texts.inline(q.coverage.warning, missing=" en ".join(missing)))
-        answered = self.texts(
-            "answered", value=self.prompter.answer_label(q.id, value), optional=q.optional
-        )
+        answered = self.prompter.record(slot, value)
         self._advance(s, slot)
         return self._reply(s, *notes, answered=answered)
 
@@ -526,6 +531,7 @@ class Conversation:
 
     def _delete(self, s: Session, target: str) -> Reply:
         s.menu = None
+        s.next_seq()  # the confirmation's buttons are spent
         if target == ALL:
             self.repo.delete_user(s.user_key)
             s.switch_to(None)
@@ -605,7 +611,8 @@ class Conversation:
             return self._reply(s, self.texts("cannot_skip", kind=slot.question.kind))
         s.skip(slot.id)
         self._advance(s, slot)
-        return self._reply(s, self.texts("skipped"))
+        note = self.prompter.skip_note(slot)
+        return self._reply(s, note, answered=self.prompter.skipped_record(slot), toast=plain(note))
 
     def _cmd_keep(self, s: Session, arg: str) -> Reply:
         slot = self._current_slot(s, self._slots(s)) if s.state == "asking" else None

@@ -20,6 +20,9 @@ class Event:
 
     `seq` ties a button press to the prompt it was shown on, so an old button can never record an
     answer for a different question. Typed text has no seq: it always answers the current prompt.
+    `update_id` is the channel's own number for the delivery (Telegram's `update_id`): a channel
+    that may deliver the same update twice after a crash passes it, and the conversation handles
+    each number at most once per person.
     """
 
     kind: EventKind
@@ -27,6 +30,7 @@ class Event:
     index: int = -1
     seq: int | None = None
     command: str = ""
+    update_id: int | None = None
 
     @classmethod
     def typed(cls, text: str) -> Event:
@@ -78,6 +82,8 @@ class Message:
     seq: int | None = None
     edit: bool = False
     columns: int = 1
+    placeholder: str | None = None
+    """For a question answered by typing: what the input field may show before the person types."""
 
 
 @dataclass(frozen=True)

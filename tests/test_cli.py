@@ -37,7 +37,7 @@ def test_scripted_chat_from_greeting_to_summary(tmp_path: Path) -> None:
     out = result.stdout
     assert out.startswith("Hallo! Ik ben Inkoopkompas.")
     for number in range(1, 8):
-        assert f"Stap {number} van 7 · " in out
+        assert f"Stap {number}/7 · " in out
     assert "Je hebt alle vragen voor Catering hoofdkantoor 2027 beantwoord" in out
     assert "Samenvatting · Catering hoofdkantoor 2027" in out
     assert "Gunningscriteria" in out

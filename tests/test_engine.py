@@ -20,7 +20,7 @@ def progress(d: Driver) -> str:
 
 
 def _progress_line(text: str) -> str:
-    found = re.findall(r"^(?:Stap \d van 7 · .+|Start) · vraag \d+ van \d+$", text, re.M)
+    found = re.findall(r"^(?:Stap \d/7 · .+|Start) · vraag \d+/\d+$", text, re.M)
     assert found, text
     return found[-1]
 
@@ -36,7 +36,7 @@ def answers(store: Store, user: str) -> dict[str, object]:
 def test_greeting_then_first_question(typed: Driver) -> None:
     typed.say("/start")
     assert "Inkoopkompas" in typed.text
-    assert _progress_line(typed.text) == "Start · vraag 1 van 4"
+    assert _progress_line(typed.text) == "Start · vraag 1/4"
     assert "Hoe noem je deze aanbesteding?" in typed.text
 
 
@@ -47,7 +47,7 @@ def test_full_run_visits_every_step_and_finishes(typed: Driver, store: Store) ->
         seen.add(_progress_line(typed.text).split(" · vraag")[0])
         typed.say(line)
     assert "Je hebt alle vragen" in typed.text
-    titles = {f"Stap {s.number} van 7 · {s.title}" for s in SPEC.counted_steps}
+    titles = {f"Stap {s.number}/7 · {s.title}" for s in SPEC.counted_steps}
     assert titles | {"Start"} == seen
     saved = answers(store, "cli-test")
     assert saved["categorie"] == "catering"
@@ -68,9 +68,9 @@ def test_full_run_visits_every_step_and_finishes(typed: Driver, store: Store) ->
 
 def test_progress_marker_counts_questions_within_the_step(typed: Driver) -> None:
     typed.run(["/start", "Naam", "1", "Org", "nee"])
-    assert _progress_line(typed.text) == "Stap 1 van 7 · Voorbereiding · vraag 1 van 4"
+    assert _progress_line(typed.text) == "Stap 1/7 · Voorbereiding · vraag 1/4"
     typed.say("Situatie")
-    assert _progress_line(typed.text) == "Stap 1 van 7 · Voorbereiding · vraag 2 van 4"
+    assert _progress_line(typed.text) == "Stap 1/7 · Voorbereiding · vraag 2/4"
 
 
 def test_back_shows_previous_answer_and_returns_to_where_you_were(
@@ -120,7 +120,7 @@ def test_jump_and_return(typed: Driver, store: Store) -> None:
     typed.run(["/start", "A", "1", "Org", "nee", "Situatie"])
     typed.say("/wijzig")
     assert "Naar welke stap" in typed.text
-    assert "Start · Start (4/4)" in typed.text
+    assert "Start (4/4)" in typed.text
     typed.say("1")
     assert "Welke vraag uit Start" in typed.text
     typed.say("2")
