@@ -35,7 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.run
 
 fuzz: $(STAMP)
-	HYPOTHESIS_PROFILE=thorough $(BIN)/pytest tests/test_fuzz.py tests/test_engine_properties.py
+	HYPOTHESIS_PROFILE=thorough $(BIN)/pytest tests/test_fuzz.py tests/test_engine_properties.py tests/test_adversarial_fuzz.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -161,7 +161,7 @@ def populated_dir(count: int) -> Path:
 
 
 async def real_app(data: Path) -> tuple[Application[Any, Any, Any, Any, Any, Any], OfflineRequest]:
-    request = OfflineRequest()
+    request = OfflineRequest(checks=False)  # the fake's HTML checks are not the bot's cost
     app = build_application(Settings(data_dir=data, token=TOKEN), Store(data), request=request)
     await app.initialize()
     return app, request
@@ -169,7 +169,7 @@ async def real_app(data: Path) -> tuple[Application[Any, Any, Any, Any, Any, Any
 
 async def echo_app() -> tuple[Application[Any, Any, Any, Any, Any, Any], OfflineRequest]:
     """The smallest useful PTB bot: echo every text, answer every button."""
-    request = OfflineRequest()
+    request = OfflineRequest(checks=False)  # the fake's HTML checks are not the bot's cost
     app = (
         ApplicationBuilder()
         .token(TOKEN)

@@ -28,10 +28,7 @@ def rss_mb(pid: str = "self") -> float:
 
 
 def worker_rss_mb() -> float | None:
-    pool = render_pool._pool
-    if pool is None:
-        return None
-    pids = list(getattr(pool, "_processes", {}) or {})
+    pids = render_pool.worker_pids()
     return sum(rss_mb(str(pid)) for pid in pids) if pids else None
 
 

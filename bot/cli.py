@@ -81,12 +81,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run_chat(settings: Settings, user: str | None, out_dir: Path) -> int:
-    from bot.console import Console, input_lines
+    from bot.console import Console, input_lines, tolerate_bad_bytes
+    from flows.contract.room import register as register_contract
     from flows.engine import Conversation
     from flows.report.summary import chat_summary
 
     store = open_store(settings.data_dir)
+    tolerate_bad_bytes(sys.stdout)
     conversation = Conversation(store, buttons=False, summarizer=chat_summary)
+    register_contract(conversation)  # hook: the contract phase (flows/contract)
     console = Console(
         conversation,
         user_key_for_console(user),
@@ -98,24 +101,35 @@ def run_chat(settings: Settings, user: str | None, out_dir: Path) -> int:
     return console.run(input_lines())
 
 
-def write_documents(request: DocumentRequest, out_dir: Path) -> list[Path]:
+def write_documents(request: DocumentRequest, folder: Path) -> list[Path]:
     # Imported on first use: matplotlib and python-docx would add a second to every chat start.
-    from flows.report.documents import write_documents as write
+    from bot.document_files import write_documents as write
+    from flows.report.documents import render_all
 
-    return write(request, out_dir)
+    return write(render_all(request), request, folder)
 
 
 def run_render(answers: Path, fmt: str, output: Path) -> int:
+    """Render one answers file; any problem with the file or the output is one line, exit 2."""
+    from bot.document_files import failure_reason, write_private
     from flows.prompting import plain
     from flows.report.answers_file import AnswersFileError, load_answers_file
-    from flows.report.documents import render_to
+    from flows.report.documents import render_bytes
     from flows.texts import default_texts
 
     try:
         request = load_answers_file(answers)
     except AnswersFileError as exc:
         raise ConfigError(str(exc)) from exc
-    render_to(request, fmt, output)
+    if output.is_dir():
+        raise ConfigError(
+            f"{output} is een map; geef een bestandsnaam, bijvoorbeeld {output}/a.{fmt}"
+        )
+    data = render_bytes(request, fmt)
+    try:
+        write_private(output, data)
+    except OSError as exc:
+        raise ConfigError(f"kan {output} niet schrijven ({failure_reason(exc)})") from exc
     print(plain(default_texts()("console.written", path=str(output))))
     return 0
 

@@ -12,18 +12,19 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from transitions import Machine
 
 from flows.events import Action, DocumentRequest, Event, Message, Option, Reply
-from flows.inputs import Invalid, clean_text, parse
+from flows.inputs import NO, Invalid, clean_text, normalised, number, parse
 from flows.ports import Repository
 from flows.prompting import Prompter, plain, shorten
 from flows.report.summary import default_builder
 from flows.session import Session, now_iso
-from flows.spec import FlowSpec, Slot, load_spec
+from flows.spec import Choice, FlowSpec, Slot, load_spec
 from flows.texts import Texts, default_texts
 
 MODES = ["asking", "finished", "paused", "jumping", "resuming", "deleting", "confirming"]
@@ -38,7 +39,38 @@ TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "ask_confirm", "source": "deleting", "dest": "confirming"},
 ]
 ALL = "__alles__"
+CONFIRM_KEYS = ("ja", "nee")
 Summarizer = Callable[[DocumentRequest], list[str]]
+
+
+@dataclass(frozen=True)
+class MenuView:
+    """An open menu as the person can answer it: what each item stands for and what to type."""
+
+    kind: str
+    values: tuple[str, ...]
+    keys: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a person is, read without changing anything: for tests, tools and channels."""
+
+    mode: str
+    tender_id: str | None
+    slot: Slot | None
+    choices: tuple[Choice, ...]
+    menu: MenuView | None
+    answers: Mapping[str, Any]
+    skipped: tuple[str, ...] = ()
+
+
+def menu_keys(menu: Mapping[str, Any]) -> tuple[str, ...]:
+    """What to type for each item. A confirmation takes words, never a number: a digit typed
+    twice (or delivered twice) in the menu before it must not confirm a deletion."""
+    if menu.get("kind") == "confirm":
+        return CONFIRM_KEYS
+    return tuple(str(i + 1) for i in range(len(menu.get("values") or [])))
 
 
 def time_ms() -> int:
@@ -98,6 +130,8 @@ class Conversation:
             "download": self._cmd_download,
             "export": self._cmd_export,
         }
+        # Rooms (e.g. flows/contract) claim a person's events while their dialog is open.
+        self.rooms: dict[str, Callable[[Session, Event], Reply | None]] = {}
 
     # -----------------------------------------------------------------------------------------
     # The one entry point
@@ -113,11 +147,59 @@ class Conversation:
         machine = self._machine()
         machine.add_model(session, initial=session.mode)
         try:
-            reply = self._dispatch(session, event)
+            if self._handled_before(session, event):
+                # A re-delivery (after a crash, Telegram sends unconfirmed updates again): show
+                # where the person is, change nothing.
+                reply = self._reply(session) if session.tender is not None else Reply()
+            else:
+                reply = self._dispatch(session, normalised(event))
         finally:
             machine.remove_model(session)
+        self._remember_update(session, event)
         self._save(session)
         return reply
+
+    def position(self, user_key: str) -> Position:
+        """Where this person is now; loads, changes nothing and saves nothing."""
+        session = self._load(user_key)
+        menu = None
+        if session.mode in MENU_MODES and session.menu:
+            raw = session.menu
+            menu = MenuView(str(raw.get("kind")), tuple(raw.get("values") or ()), menu_keys(raw))
+        slot = None
+        choices: tuple[Choice, ...] = ()
+        if session.mode == "asking" and session.tender is not None:
+            slot = self._current_slot(session, self._slots(session))
+            if slot is not None:
+                choices = tuple(self.spec.choices_for(slot.question, session.answers, slot.item))
+        tender_id = session.tender.id if session.tender is not None else None
+        return Position(
+            session.mode,
+            tender_id,
+            slot,
+            choices,
+            menu,
+            dict(session.answers),
+            tuple(session.skipped),
+        )
+
+    @staticmethod
+    def _handled_before(s: Session, event: Event) -> bool:
+        if event.update_id is None:
+            return False
+        last = max(int(s.user.get("update_id") or 0), int(s.tstate.get("update_id") or 0))
+        return event.update_id <= last
+
+    @staticmethod
+    def _remember_update(s: Session, event: Event) -> None:
+        """Keep the update's number in every document this update saves, in the same write as
+        the answer: a crash between the two writes can then never apply the answer twice."""
+        if event.update_id is None:
+            return
+        if s.tender is not None and s.tender_changed:
+            s.tender.state["update_id"] = event.update_id
+        if s.user_changed:
+            s.user["update_id"] = event.update_id
 
     def _machine(self) -> Machine:
         """This thread's machine: built once per worker thread, so threads never share one."""
@@ -163,7 +245,11 @@ class Conversation:
         self._machine().events[trigger].trigger(session)
 
     def _dispatch(self, s: Session, event: Event) -> Reply:
-        # Stale buttons first: an old button may never create a tender (or a person).
+        room = self.rooms.get(str(s.tstate.get("room") or ""))  # hook: contract phase
+        claimed = room(s, event) if room is not None else None
+        if claimed is not None:
+            return claimed
+        # Stale buttons before anything else: an old button never creates a tender (or a person).
         if event.kind in ("pick", "done", "action") and event.seq not in (None, s.seq):
             return self._stale(s)
         if event.kind == "command":
@@ -317,7 +403,8 @@ class Conversation:
                 empty = self.texts("invalid.pick_at_least_one")
                 return Reply((Message(empty), self._view(s, edit=True)), toast=plain(empty))
             return self._record(s, slot, draft)
-        value = parse(q, choices, event.text, q.max_length or self.spec.text_max)
+        kept = self._extras(draft, choices) if self.buttons else []
+        value = parse(q, choices, event.text, q.max_length or self.spec.text_max, kept)
         if isinstance(value, Invalid):
             return self._reply(s, self.texts(f"invalid.{value.key}", **value.params))
         if q.kind == "multi" and self.buttons:
@@ -389,7 +476,8 @@ class Conversation:
         labels: list[str] = list(menu.get("labels") or [])
         text = self.texts(f"menu.{kind}", **{k: v for k, v in menu.items() if k != "labels"})
         # Labels were rendered as rich text; buttons and numbered lines take plain text.
-        options = tuple(Option(plain(label), str(i + 1)) for i, label in enumerate(labels))
+        keys = menu_keys(menu)
+        options = tuple(Option(plain(label), key) for label, key in zip(labels, keys, strict=True))
         return Message(
             text=text,
             options=options,
@@ -403,9 +491,10 @@ class Conversation:
         values: list[str] = list(menu.get("values") or [])
         index = event.index
         if event.kind == "text":
-            typed = clean_text(event.text)
-            index = int(typed) - 1 if typed.isdigit() else -1
+            index = self._typed_menu_index(menu, event.text)
         if not 0 <= index < len(values):
+            if menu.get("kind") == "confirm":
+                return self._reply(s, self.texts("menu.confirm_type"))
             return self._reply(s, self.texts("menu.pick_number", count=len(values)))
         choice = values[index]
         match menu.get("kind"):
@@ -423,10 +512,23 @@ class Conversation:
                 )
         return self._cancel(s)
 
+    @staticmethod
+    def _typed_menu_index(menu: Mapping[str, Any], text: str) -> int:
+        typed = clean_text(text).casefold().rstrip(".")
+        numeric = number(typed)
+        if numeric is not None:
+            typed = str(numeric)
+        keys = menu_keys(menu)
+        if typed in keys:
+            return keys.index(typed)
+        if keys == CONFIRM_KEYS and typed in NO:
+            return 1  # only a plain "ja" deletes; any kind of no keeps
+        return -1
+
     def _cmd_jump(self, s: Session, arg: str) -> Reply:
         steps = self.spec.steps
-        if arg.isdigit():
-            match = [st for st in steps if st.number == int(arg)]
+        if number(arg) is not None:
+            match = [st for st in steps if st.number == number(arg)]
             if match:
                 return self._menu_questions(s, match[0].id)
         answers = s.answers

@@ -7,7 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.driver import EXAMPLES
+from flows.engine import Conversation
+from flows.spec import load_spec
+from storage import Store
+from tests.driver import CATERING, script
 
 TOKEN = "123456:TEST-TOKEN-not-a-real-one-aaaaaaaaaa"
 
@@ -31,17 +34,19 @@ def run(
 
 
 def test_scripted_chat_from_greeting_to_summary(tmp_path: Path) -> None:
-    script = (EXAMPLES / "catering-chat.txt").read_text(encoding="utf-8")
-    result = run(["chat", "--data-dir", "data", "--user", "anna"], tmp_path, script)
+    lines = script(Conversation(Store(tmp_path / "scratch"), buttons=False), **CATERING)
+    stdin = "\n".join([*lines[1:], "/samenvatting"]) + "\n"  # the terminal starts by itself
+    result = run(["chat", "--data-dir", "data", "--user", "anna"], tmp_path, stdin)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert out.startswith("Hallo! Ik ben Inkoopkompas.")
-    for number in range(1, 8):
-        assert f"Stap {number}/7 · " in out
+    steps = len(load_spec().counted_steps)
+    for number in range(1, steps + 1):
+        assert f"Stap {number}/{steps} · " in out
     assert "Je hebt alle vragen voor Catering hoofdkantoor 2027 beantwoord" in out
     assert "Samenvatting · Catering hoofdkantoor 2027" in out
     assert "Gunningscriteria" in out
-    written = sorted(p.name for p in (tmp_path / "inkoopkompas-documenten").iterdir())
+    written = sorted(p.name for p in (tmp_path / "inkoopkompas-documenten" / "anna").iterdir())
     assert written == [
         "catering-hoofdkantoor-2027-ambitie.docx",
         "catering-hoofdkantoor-2027-ambitie.md",

@@ -19,8 +19,9 @@ import pytest
 from bot import render_pool
 from flows.events import Event, Reply
 from flows.report.documents import render_all
+from flows.teamcheck import team_texts
 from flows.texts import default_texts
-from tests.driver import full_script
+from tests.driver import lines_to
 from tests.fakes.botapi import Call
 from tests.fakes.harness import Harness, start_harness
 from tests.fakes.inprocess import BOT, edited_update, media_update, press_update, text_update
@@ -281,13 +282,13 @@ async def test_a_burst_from_one_buyer_is_handled_in_order(slow_bot: Harness) -> 
 @pytest.mark.parametrize(
     "command", ["/start", "/overzicht", "/wijzig 3", "/start@inkoopkompas_test_bot"]
 )
-async def test_a_command_in_a_group_points_to_the_private_chat(tg: Harness, command: str) -> None:
+async def test_a_command_in_a_group_gets_the_group_help(tg: Harness, command: str) -> None:
     group = -100123
     calls = await tg.send(command, user=5, chat_id=group)
     assert methods(calls) == ["sendMessage"]
     (reply,) = calls
     assert reply.chat_id == group
-    assert visible_text(reply.text) == visible_text(TEXTS("telegram.group_redirect"))
+    assert visible_text(reply.text) == visible_text(team_texts().html("message.group_help"))
     assert reply.urls == [f"https://t.me/{BOT['username']}?start=groep"]
     assert tg.user(5) is None
 
@@ -451,8 +452,7 @@ def test_the_limits_checker_refuses_what_telegram_refuses(
 async def test_answer_mark_and_photo_caption_are_not_escaped_twice(tg: Harness) -> None:
     # Found in review: "Je antwoord" on the answered question, and the photo caption, showed
     # &amp; for an answer or a name with an ampersand.
-    lines = full_script()
-    for line in ["/start", "Koffie & thee", *lines[1 : lines.index("2,3,5,13,15")]]:
+    for line in lines_to("themas", naam="Koffie & thee"):
         await tg.send(line)
     await tg.send("Eten & drinken")
     keyboard = tg.request.last_keyboard(USER)

@@ -12,7 +12,8 @@ import docx
 import pytest
 import yaml
 
-from bot.telegram.group import BoardRefresher, board_markup, parse_press, vote_data
+from bot.telegram.group import BoardRefresher, board_markup, choice_data, parse_press, vote_data
+from flows.prompting import plain
 from flows.teamcheck import (
     KEEP_CHECKS,
     MAX_THEMES,
@@ -20,7 +21,6 @@ from flows.teamcheck import (
     REQUIRED_KEYS,
     ChatChecks,
     SourceChoice,
-    SourceOption,
     TeamCheck,
     TeamTexts,
     ThemeTally,
@@ -28,7 +28,6 @@ from flows.teamcheck import (
     board_text,
     chart_png,
     level_text,
-    plain,
     result_docx,
     result_text,
     team_texts,
@@ -37,6 +36,7 @@ from flows.teamcheck import (
 from flows.texts import prompts_dir
 from storage import Store
 from tests.fakes import parse_html
+from tests.team_board import board_counts
 
 NASTY = '<b>Schoonmaak</b> & "2027" </i> {{ x }} $5 🌱'
 
@@ -218,7 +218,7 @@ def test_a_chat_keeps_only_its_last_checks_and_knows_the_last_closed(tmp_path: o
     assert record.open_check is open_one
     assert record.last_closed is not None
     assert record.last_closed.id == f"c{KEEP_CHECKS + 1}"
-    record.choice = SourceChoice("ff", 1, "x", [SourceOption("T", [("klimaat", "Klimaat")])])
+    record.choice = SourceChoice("ff", 1, "x", chat_id=-100, thread_id=7, message_id=3)
     again = ChatChecks.from_dict(json.loads(json.dumps(record.to_dict())))
     assert again.to_dict() == record.to_dict()
     assert ChatChecks.from_dict(None).current is None
@@ -272,18 +272,21 @@ def test_board_shows_counts_per_level_and_escapes_the_subject(t: TeamTexts) -> N
     cast(check, {1: [0, 2, 2, 2, 2, 2], 2: [1, 2, 2, 2, 2, 2], 3: [3, 3, 2, 2, 2, 2]})
     text, _ = parse_html(board_text(check, t))
     assert NASTY in text
-    assert "<Catering> & co" in text
-    assert "Milieu · 3 stemmen · 0:1 1:1 2:0 3:1" in text
-    assert "Klimaat · 3 stemmen · 0:0 1:0 2:2 3:1" in text
+    assert "Catering" not in text  # a tender's name is never shown in a group
+    counts = board_counts(text)
+    assert counts["Milieu"] == (1, 1, 0, 1)
+    assert counts["Klimaat"] == (0, 0, 2, 1)
     assert "3 mensen hebben gestemd." in text
 
 
 def test_private_board_shows_the_buyers_own_levels(t: TeamTexts) -> None:
     check = make_check(private=True)
     check.vote(1, 1, 3)
+    check.source = "<Catering> & co"
     text, _ = parse_html(board_text(check, t))
-    assert "Klimaat · niveau 3" in text
-    assert "Milieu · nog niet gekozen" in text
+    assert "2. Klimaat · niveau 3" in text
+    assert "1. Milieu · nog niet gekozen" in text
+    assert "<Catering> & co" in text
     assert "stemmen" not in text
 
 
@@ -320,7 +323,7 @@ def test_result_text_names_agreement_differences_and_routes(t: TeamTexts) -> Non
 
 def test_toasts_are_plain_text_even_for_odd_theme_names(t: TeamTexts) -> None:
     assert t.plain("toast.vote", theme="Eten & <drinken>", level=2) == (
-        "Je stem voor Eten & <drinken>: 2"
+        "Jouw stem: Eten & <drinken> 2"
     )
 
 
@@ -366,17 +369,37 @@ def test_button_data_is_short_and_parses_back(t: TeamTexts) -> None:
     label = parse_press("g:abc123:4")
     assert label is not None
     assert (label.kind, label.index) == ("label", 4)
-    choose = parse_press("g:ff00aa:k2")
-    assert choose is not None
-    assert (choose.kind, choose.index) == ("choose", 2)
+    mine = parse_press("g:abc123:m")
+    assert mine is not None
+    assert mine.kind == "mine"
+    base = parse_press(choice_data("ff00aa", -1001234567890, None))
+    assert base is not None
+    assert (base.kind, base.chat_id, base.tender_id) == ("choose", -1001234567890, None)
+    own = parse_press(choice_data("ff00aa", 42, "a1b2c3d4"))
+    assert own is not None
+    assert (own.kind, own.chat_id, own.tender_id) == ("choose", 42, "a1b2c3d4")
     wipe = parse_press("g:w:j")
     assert wipe is not None
     assert (wipe.kind, wipe.level) == ("wipe", 1)
-    for forged in ("", "p:1:0", "g:", "g:abc:1:2:3", "g:a-b:1:2", "g:abc:zz", "g:" + "a" * 70):
+    for forged in (
+        "",
+        "p:1:0",
+        "g:",
+        "g:abc:1:2:3",
+        "g:a-b:1:2",
+        "g:abc:zz",
+        "g:abc:t:1",
+        "g:abc:b:x",
+        "g:abc:١:٢",
+        "g:" + "a" * 70,
+    ):
         assert parse_press(forged) is None
 
 
 # -- throttling --------------------------------------------------------------------------------
+
+
+INTERVAL = 3.0
 
 
 class Spawner:
@@ -409,7 +432,7 @@ class FakeTime:
 
 async def test_refresher_coalesces_presses_into_one_edit_per_interval() -> None:
     clock = FakeTime()
-    refresher = BoardRefresher(3.0, clock=clock.clock, sleep=clock.sleep)
+    refresher = BoardRefresher(clock=clock.clock, sleep=clock.sleep)
     state = {"votes": 0}
     edited: list[int] = []
     in_edit = asyncio.Event()
@@ -423,13 +446,13 @@ async def test_refresher_coalesces_presses_into_one_edit_per_interval() -> None:
 
     for _ in range(5):  # a burst of presses: one task, nothing edited yet
         state["votes"] += 1
-        refresher.schedule("chat", edit, spawn)
+        refresher.schedule("chat", edit, INTERVAL, spawn)
     await in_edit.wait()
     assert edited == [5]
     assert clock.sleeps == []  # the first edit goes out at once
     for _ in range(3):  # presses while the edit is in flight
         state["votes"] += 1
-        refresher.schedule("chat", edit, spawn)
+        refresher.schedule("chat", edit, INTERVAL, spawn)
     release.set()
     await spawn.done()
     assert len(spawn.tasks) == 1
@@ -440,7 +463,7 @@ async def test_refresher_coalesces_presses_into_one_edit_per_interval() -> None:
 
 async def test_a_forgotten_refresh_does_not_edit() -> None:
     clock = FakeTime()
-    refresher = BoardRefresher(3.0, clock=clock.clock, sleep=clock.sleep)
+    refresher = BoardRefresher(clock=clock.clock, sleep=clock.sleep)
     edited: list[str] = []
     spawn = Spawner()
 
@@ -448,7 +471,7 @@ async def test_a_forgotten_refresh_does_not_edit() -> None:
         edited.append("x")
 
     refresher.mark_edited("chat")  # an edit just happened, so the next one has to wait
-    refresher.schedule("chat", edit, spawn)
+    refresher.schedule("chat", edit, INTERVAL, spawn)
     await asyncio.sleep(0)  # the refresh task starts waiting out the interval
     assert clock.sleeps == [3.0]
     refresher.forget("chat")  # the check closed meanwhile
@@ -457,7 +480,7 @@ async def test_a_forgotten_refresh_does_not_edit() -> None:
 
 
 async def test_forgetting_wakes_a_waiting_refresh_so_shutdown_is_not_held_up() -> None:
-    refresher = BoardRefresher(3600.0)  # the real clock and sleep
+    refresher = BoardRefresher()  # the real clock and sleep
     edited: list[str] = []
     spawn = Spawner()
 
@@ -465,7 +488,7 @@ async def test_forgetting_wakes_a_waiting_refresh_so_shutdown_is_not_held_up() -
         edited.append("x")
 
     refresher.mark_edited("chat")
-    refresher.schedule("chat", edit, spawn)
+    refresher.schedule("chat", edit, 3600.0, spawn)
     await asyncio.sleep(0)
     assert refresher.pending("chat")
     refresher.forget("chat")

@@ -39,7 +39,8 @@ from telegram.request import BaseRequest
 from bot import render_pool
 from bot.config import Settings
 from bot.logging_setup import setup_logging
-from bot.telegram.group import register_group_handlers, scan_key
+from bot.telegram.contract import register_contract
+from bot.telegram.group import register_group_handlers
 from bot.telegram.handlers import PrivateChat
 from bot.wiring import StorageProblem, open_store
 from flows.engine import Conversation
@@ -93,19 +94,17 @@ def build_application(
     app = builder.build()
 
     conversation = Conversation(store, buttons=True, summarizer=chat_summary)
-    chat = PrivateChat(
-        conversation,
-        texts,
-        settings.allowed_users,
-        forget=lambda user_id: store.delete_group(scan_key(user_id)),
-    )
+    chat = PrivateChat(conversation, texts, settings.allowed_users)
     app.bot_data["private_chat"] = chat
     app.add_handler(TypeHandler(Update, chat.gate), group=-1)
     private = filters.ChatType.PRIVATE
     new = filters.UpdateType.MESSAGE
     # Team ambition check (bot/telegram/group.py): registered first so its commands and its
     # "g:" buttons are answered there, before the private chat's catch-all handlers.
-    register_group_handlers(app, store)
+    # The contract phase first: its group command (/koppel) must not reach the team check's
+    # group help, which answers every other command in a group.
+    register_contract(app, store, conversation)  # hook: contract phase (bot/telegram/contract.py)
+    chat.forget = register_group_handlers(app, store).forget_person
     app.add_handler(MessageHandler(new & filters.COMMAND, chat.on_command))
     app.add_handler(MessageHandler(private & filters.UpdateType.EDITED_MESSAGE, chat.on_edited))
     app.add_handler(MessageHandler(new & private & filters.TEXT & ~filters.COMMAND, chat.on_text))

@@ -77,6 +77,17 @@ def _markup_key(markup: object) -> str:
     return repr(markup.to_dict()) if hasattr(markup, "to_dict") else ""
 
 
+class LockView:
+    """`locks[chat_id]`: the chat's lock, for features that must queue behind its updates (the
+    contract reminders). Pruned with the chat's window."""
+
+    def __init__(self, windows: Windows) -> None:
+        self.windows = windows
+
+    def __getitem__(self, chat_id: int) -> asyncio.Lock:
+        return self.windows.lock(chat_id)
+
+
 class PrivateChat:
     def __init__(
         self,
@@ -90,6 +101,7 @@ class PrivateChat:
         self.allowed = allowed_users
         self.forget = forget
         self.windows = Windows()
+        self.locks = LockView(self.windows)
 
     # -- gate and entry points -----------------------------------------------------------------
 
@@ -97,6 +109,11 @@ class PrivateChat:
         """Stop everything from people who are not on the allow-list, politely where it is a
         person asking; channel posts and anonymous administrators get no answer at all."""
         user = update.effective_user
+        query = update.callback_query
+        if query is not None and not query.data:
+            # Not one of ours (Telegram sends 1-64 bytes); PTB would match it to any pattern.
+            await Sender(context.bot).answer_callback(query, self.texts("stale_toast"))
+            raise ApplicationHandlerStop
         if self.allowed is None or (user is not None and user.id in self.allowed):
             return
         chat, message = update.effective_chat, update.effective_message

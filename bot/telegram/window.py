@@ -84,6 +84,9 @@ class Windows:
         window.touched = self.clock()
         return window
 
+    def lock(self, chat_id: int) -> asyncio.Lock:
+        return self.get(chat_id).lock
+
     def drop(self, chat_id: int) -> None:
         self._windows.pop(chat_id, None)
 

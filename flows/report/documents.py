@@ -48,6 +48,10 @@ def render_bytes(request: DocumentRequest, fmt: str) -> bytes:
 
 def render_all(request: DocumentRequest) -> dict[str, bytes]:
     """Every requested format from one report build (the chart is drawn once)."""
+    from flows.contract import documents as contract  # hook: the contract phase's report
+
+    if contract.is_progress(request):
+        return contract.progress_files(request)
     if request.formats == ("yaml",):
         return {"yaml": render_bytes(request, "yaml")}
     report = default_builder().build(request)

@@ -15,26 +15,21 @@ the award-criteria cap is the order on the board (for a tender's themes, that te
 
 Everything here is plain data in and out: `TeamCheck.to_dict` is JSON for the store and
 `from_dict` accepts older or hand-edited records, dropping what it cannot use rather than failing
-on one bad vote. Words come from `prompts/teamcheck.yaml`.
+on one bad vote. Who may do what, and the load-change-save around it, is in `workflow.py`.
 """
 
 from __future__ import annotations
 
-import functools
-import io
-import re
 import secrets
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Literal
 
 from flows.advice import Placement, ThemeChoice, place_themes
-from flows.prompting import plain, shorten
+from flows.prompting import shorten
 from flows.session import now_iso
 from flows.spec import FlowSpec, load_spec
-from flows.texts import Texts, prompts_dir
 
 LEVELS = (0, 1, 2, 3)
 MAX_THEMES = 12
@@ -55,8 +50,6 @@ BASE_THEMES = (
 
 VoteStatus = Literal["new", "changed", "same", "closed", "invalid"]
 CloseStatus = Literal["closed", "already", "denied"]
-
-_SPACES = re.compile(r"\s+")
 
 
 def new_id() -> str:
@@ -188,6 +181,8 @@ class TeamCheck:
     chat_id: int | None = None
     source: str = ""
     private: bool = False
+    thread_id: int | None = None
+    from_tender: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -205,6 +200,8 @@ class TeamCheck:
             "chat_id": self.chat_id,
             "source": self.source,
             "private": self.private,
+            "thread_id": self.thread_id,
+            "from_tender": self.from_tender,
         }
 
     @classmethod
@@ -250,6 +247,8 @@ class TeamCheck:
             chat_id=_int(raw.get("chat_id")),
             source=str(raw.get("source") or ""),
             private=raw.get("private") is True,
+            thread_id=_int(raw.get("thread_id")),
+            from_tender=raw.get("from_tender") is True,
         )
 
     @property
@@ -271,6 +270,26 @@ class TeamCheck:
 
     def mine(self, user_id: int | str) -> dict[str, int]:
         return dict(self.votes.get(str(user_id), {}))
+
+    def my_levels(self, user_id: int | str) -> list[tuple[str, int | None]]:
+        """Per theme on the board, in its order: the label and this person's level, if any."""
+        mine = self.votes.get(str(user_id), {})
+        return [(label, mine.get(value)) for value, label in self.themes]
+
+    def names(self, person: int) -> bool:
+        """Whether anything in this check is about `person`: a vote, or having started or
+        closed it."""
+        return str(person) in self.votes or person in (self.starter_id, self.closed_by)
+
+    def forget(self, person: int) -> None:
+        """Remove the person's votes and their name as starter or closer; the team's other votes
+        stay. A check whose themes came from the person's own tender is dropped whole by
+        `ChatChecks.forget`, since its theme texts are theirs."""
+        self.votes.pop(str(person), None)
+        if self.starter_id == person:
+            self.starter_id = 0
+        if self.closed_by == person:
+            self.closed_by = None
 
     def may_close(self, by: int, is_admin: bool) -> bool:
         return by == self.starter_id or is_admin
@@ -328,52 +347,42 @@ def _str_or_none(value: Any) -> str | None:
 # All checks of one chat, as stored under its chat key
 
 
-@dataclass(frozen=True)
-class SourceOption:
-    name: str
-    themes: list[tuple[str, str]]
-
-
 @dataclass
 class SourceChoice:
-    """The starter's pending choice between the base themes and one of their own tenders."""
+    """A started check whose starter still chooses its themes, in a private message.
+
+    It holds no tender names: those are read from the starter's own tenders only when the
+    private message is made, so nothing about their tenders is stored with the group.
+    """
 
     id: str
     starter_id: int
     subject: str
-    options: list[SourceOption]
+    chat_id: int | None = None
+    thread_id: int | None = None
+    message_id: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "starter_id": self.starter_id,
             "subject": self.subject,
-            "options": [
-                {"name": o.name, "themes": [[v, label] for v, label in o.themes]}
-                for o in self.options
-            ],
+            "chat_id": self.chat_id,
+            "thread_id": self.thread_id,
+            "message_id": self.message_id,
         }
 
     @classmethod
     def from_dict(cls, raw: Any) -> SourceChoice | None:
         if not isinstance(raw, Mapping) or not isinstance(raw.get("id"), str):
             return None
-        options = []
-        for item in raw.get("options") or []:
-            if not isinstance(item, Mapping):
-                continue
-            themes = [
-                (str(t[0]), str(t[1]))
-                for t in item.get("themes") or []
-                if isinstance(t, list | tuple) and len(t) == 2
-            ]
-            if themes:
-                options.append(SourceOption(str(item.get("name") or ""), themes))
         return cls(
             id=str(raw["id"]),
             starter_id=_int(raw.get("starter_id")) or 0,
             subject=str(raw.get("subject") or ""),
-            options=options,
+            chat_id=_int(raw.get("chat_id")),
+            thread_id=_int(raw.get("thread_id")),
+            message_id=_int(raw.get("message_id")),
         )
 
 
@@ -403,6 +412,31 @@ class ChatChecks:
         self.choice = None
         return check
 
+    def forget(self, person: int) -> bool:
+        """Remove everything about `person` (see `TeamCheck.forget`); True when anything was."""
+        changed = False
+        if self.choice is not None and self.choice.starter_id == person:
+            self.choice, changed = None, True
+        kept = []
+        for check in self.checks:
+            if check.from_tender and check.starter_id == person:
+                changed = True
+                continue
+            if check.names(person):
+                check.forget(person)
+                changed = True
+            kept.append(check)
+        self.checks = kept
+        return changed
+
+    def move_to(self, chat_key: str, chat_id: int) -> None:
+        """The chat got a new id (a group became a supergroup): the same checks, new address.
+        Old message ids belong to the old chat, so the board is posted anew."""
+        for check in self.checks:
+            check.chat_key, check.chat_id, check.board_message_id = chat_key, chat_id, None
+        if self.choice is not None:
+            self.choice.chat_id, self.choice.message_id = chat_id, None
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "teamcheck": 1,
@@ -422,345 +456,3 @@ class ChatChecks:
             if check is not None
         ]
         return cls(checks=checks, choice=SourceChoice.from_dict(raw.get("choice")))
-
-
-# ---------------------------------------------------------------------------------------------
-# Words
-
-
-REQUIRED_KEYS = (
-    "board.close_button",
-    "board.closed",
-    "board.intro_group",
-    "board.intro_private",
-    "board.row_group",
-    "board.row_private",
-    "board.source",
-    "board.title",
-    "board.voters",
-    "chart.subtitle",
-    "chart.title",
-    "docx.agree_heading",
-    "docx.agree_none",
-    "docx.chart_caption",
-    "docx.col_high",
-    "docx.col_low",
-    "docx.col_median",
-    "docx.col_route",
-    "docx.col_theme",
-    "docx.col_votes",
-    "docx.date",
-    "docx.discuss_heading",
-    "docx.discuss_intro",
-    "docx.discuss_none",
-    "docx.discuss_row",
-    "docx.empty",
-    "docx.made_with",
-    "docx.no_subject",
-    "docx.rounding",
-    "docx.source",
-    "docx.subject",
-    "docx.table_heading",
-    "docx.title",
-    "docx.voters",
-    "message.already_open",
-    "message.base_button",
-    "message.choose_source",
-    "message.close_denied",
-    "message.download_caption",
-    "message.download_none",
-    "message.kept",
-    "message.none_open",
-    "message.photo_caption",
-    "message.wipe_confirm",
-    "message.wipe_no",
-    "message.wipe_not_admin",
-    "message.wipe_yes",
-    "message.wiped",
-    "reason.award2",
-    "reason.award3",
-    "reason.capped",
-    "reason.level0",
-    "reason.level1",
-    "reason.no_level",
-    "result.agree",
-    "result.differ_head",
-    "result.differ_row",
-    "result.download_hint",
-    "result.no_differ",
-    "result.per_theme",
-    "result.per_theme_private",
-    "result.placement_head",
-    "result.placement_row",
-    "result.rounding",
-    "result.row",
-    "result.row_private",
-    "result.title",
-    "result.voters",
-    "route.eis",
-    "route.geen",
-    "route.gunningscriterium",
-    "route.open",
-    "toast.choice_denied",
-    "toast.choice_stale",
-    "toast.close_denied",
-    "toast.closed",
-    "toast.label",
-    "toast.same",
-    "toast.unknown",
-    "toast.vote",
-    "toast.wipe_denied",
-)
-
-
-class TeamTexts:
-    """`prompts/teamcheck.yaml` through the project's Jinja2 environment (autoescape on).
-
-    `html` is for Telegram messages; `plain` renders the same template and then drops the tags
-    and decodes entities, for places that show text as is (toasts, captions, chart, Word).
-    User text is escaped during rendering, so stripping tags afterwards can never eat it.
-    """
-
-    def __init__(self, texts: Texts | None = None) -> None:
-        self.texts = texts or Texts(prompts_dir() / "teamcheck.yaml")
-        for key in REQUIRED_KEYS:
-            self.texts(key, **PROBE_CONTEXT)
-
-    def html(self, key: str, **context: Any) -> str:
-        return self.texts(key, **context)
-
-    def plain(self, key: str, **context: Any) -> str:
-        return plain(self.texts(key, **context))
-
-
-# Every variable any template may use, so a typo or a missing key fails at start-up.
-PROBE_CONTEXT: dict[str, Any] = {
-    "subject": "",
-    "source": "",
-    "label": "",
-    "votes": 0,
-    "counts": [0, 0, 0, 0],
-    "mine": None,
-    "voters": 0,
-    "theme": "",
-    "level": 0,
-    "median": "",
-    "low": 0,
-    "high": 0,
-    "route": "",
-    "reason": "",
-    "private": False,
-    "date": "",
-    "themes": "",
-    "priority": 1,
-    "max": 3,
-}
-
-
-@functools.cache
-def team_texts() -> TeamTexts:
-    return TeamTexts()
-
-
-def board_text(check: TeamCheck, t: TeamTexts, viewer: int | None = None) -> str:
-    """The board; in a group only counts per level, never who voted what. In a private scan the
-    only voter is the viewer, so their own choices are shown instead."""
-    lines = [t.html("board.title", subject=check.subject)]
-    if check.source:
-        lines.append(t.html("board.source", source=check.source))
-    if check.closed:
-        lines.append(t.html("board.closed"))
-    else:
-        lines.append(t.html("board.intro_private" if check.private else "board.intro_group"))
-    lines.append("")
-    mine = check.mine(viewer if viewer is not None else check.starter_id)
-    for tally in check.tallies():
-        if check.private:
-            lines.append(t.html("board.row_private", label=tally.label, mine=mine.get(tally.value)))
-        else:
-            lines.append(
-                t.html(
-                    "board.row_group",
-                    label=tally.label,
-                    votes=tally.count,
-                    counts=list(tally.counts),
-                )
-            )
-    if not check.private:
-        lines += ["", t.html("board.voters", voters=check.voters)]
-    return "\n".join(lines)
-
-
-def route_reason(placement: Placement, t: TeamTexts) -> tuple[str, str]:
-    key = placement.reason.key.rsplit(".", 1)[-1]
-    return t.html(f"route.{placement.route}"), t.html(f"reason.{key}", **placement.reason.params)
-
-
-def result_text(result: TeamResult, t: TeamTexts) -> str:
-    check = result.check
-    blocks = [
-        "\n".join(
-            [
-                t.html("result.title", subject=check.subject),
-                t.html("result.voters", voters=result.voters, private=check.private),
-            ]
-        ),
-        "\n".join(
-            [t.html("result.per_theme_private" if check.private else "result.per_theme")]
-            + [
-                t.html(
-                    "result.row_private" if check.private else "result.row",
-                    label=tally.label,
-                    votes=tally.count,
-                    median=level_text(tally.median) if tally.median is not None else "",
-                    low=tally.low,
-                    high=tally.high,
-                )
-                for tally in result.tallies
-            ]
-        ),
-    ]
-    if not check.private and result.voters:
-        agree = result.agree
-        if agree:
-            blocks.append(t.html("result.agree", themes=", ".join(a.label for a in agree)))
-        differ = result.differ
-        if differ:
-            blocks.append(
-                "\n".join(
-                    [t.html("result.differ_head")]
-                    + [
-                        t.html("result.differ_row", label=d.label, low=d.low, high=d.high)
-                        for d in differ
-                    ]
-                )
-            )
-        else:
-            blocks.append(t.html("result.no_differ"))
-    placement_lines = [t.html("result.placement_head")]
-    for placement in result.placements:
-        route, reason = route_reason(placement, t)
-        placement_lines.append(
-            t.html("result.placement_row", label=placement.theme.label, route=route, reason=reason)
-        )
-    blocks.append("\n".join(placement_lines))
-    footer = [] if check.private else [t.html("result.rounding"), t.html("result.download_hint")]
-    if footer:
-        blocks.append("\n".join(footer))
-    return "\n\n".join(blocks)
-
-
-def _date(check: TeamCheck) -> str:
-    stamp = check.closed_at or check.created
-    try:
-        return datetime.fromisoformat(stamp).strftime("%d-%m-%Y")
-    except ValueError:
-        return stamp
-
-
-def chart_png(result: TeamResult, t: TeamTexts) -> bytes:
-    """The shared Ambitieweb: median per theme, lowest to highest vote as the orange band.
-    A theme without votes sits at 0 with no band; the text says it had no votes."""
-    from flows.report.chart import ambitieweb_png  # matplotlib: only where a chart is made
-
-    check = result.check
-    points = [(tally.label, tally.median or 0.0) for tally in result.tallies]
-    ranges = [(float(tally.low or 0), float(tally.high or 0)) for tally in result.tallies]
-    return ambitieweb_png(
-        points,
-        title=t.plain("chart.title", subject=check.subject),
-        ranges=ranges,
-        subtitle=t.plain(
-            "chart.subtitle", voters=result.voters, private=check.private, date=_date(check)
-        ),
-    )
-
-
-DOCX_WIDTHS = (4.2, 1.7, 1.7, 1.7, 1.7, 5.0)
-
-
-def result_docx(result: TeamResult, png: bytes | None, t: TeamTexts) -> bytes:
-    """A short Word report to send on: title, subject, date, chart, table, discussion list.
-
-    Only built-in styles, like the summary's document, so the reader's template restyles it.
-    """
-    # python-docx only where a document is made, so the bot process does not load it early.
-    from docx import Document
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.shared import Cm, Pt
-
-    from flows.report.docx_doc import clean
-
-    check = result.check
-    doc = Document()
-    props = doc.core_properties
-    props.title = clean(t.plain("docx.title"))
-    props.author = "Inkoopkompas"
-    doc.add_paragraph(clean(t.plain("docx.title")), style="Title")
-    if check.subject:
-        doc.add_paragraph(clean(t.plain("docx.subject", subject=check.subject)))
-    else:
-        doc.add_paragraph(clean(t.plain("docx.no_subject")))
-    if check.source:
-        doc.add_paragraph(clean(t.plain("docx.source", source=check.source)))
-    doc.add_paragraph(clean(t.plain("docx.date", date=_date(check))))
-    doc.add_paragraph(clean(t.plain("docx.voters", voters=result.voters)))
-    if png is not None:
-        picture = doc.add_paragraph()
-        picture.alignment = WD_ALIGN_PARAGRAPH.CENTER
-        picture.add_run().add_picture(io.BytesIO(png), width=Cm(14))
-        caption = doc.add_paragraph(clean(t.plain("docx.chart_caption")), style="Caption")
-        caption.alignment = WD_ALIGN_PARAGRAPH.CENTER
-
-    doc.add_heading(clean(t.plain("docx.table_heading")), level=1)
-    columns = ("col_theme", "col_median", "col_low", "col_high", "col_votes", "col_route")
-    table = doc.add_table(rows=1, cols=len(columns))
-    table.style = doc.styles["Table Grid"]
-    for cell, key in zip(table.rows[0].cells, columns, strict=True):
-        cell.paragraphs[0].add_run(clean(t.plain(f"docx.{key}"))).bold = True
-    dash = t.plain("docx.empty")
-    for tally, placement in zip(result.tallies, result.placements, strict=True):
-        route, reason = route_reason(placement, t)
-        row: Sequence[str] = (
-            tally.label,
-            level_text(tally.median) if tally.median is not None else dash,
-            str(tally.low) if tally.low is not None else dash,
-            str(tally.high) if tally.high is not None else dash,
-            str(tally.count),
-            f"{plain(route)}: {plain(reason)}",
-        )
-        cells = table.add_row().cells
-        for cell, text in zip(cells, row, strict=True):
-            cell.paragraphs[0].add_run(clean(text)).font.size = Pt(9.5)
-    for column, width in zip(table.columns, DOCX_WIDTHS, strict=True):
-        for cell in column.cells:
-            cell.width = Cm(width)
-    doc.add_paragraph(clean(t.plain("docx.rounding"))).runs[0].italic = True
-
-    doc.add_heading(clean(t.plain("docx.discuss_heading")), level=1)
-    differ = result.differ
-    if differ:
-        doc.add_paragraph(clean(t.plain("docx.discuss_intro")))
-        for d in differ:
-            doc.add_paragraph(
-                clean(t.plain("docx.discuss_row", label=d.label, low=d.low, high=d.high)),
-                style="List Bullet",
-            )
-    else:
-        doc.add_paragraph(clean(t.plain("docx.discuss_none")))
-    doc.add_heading(clean(t.plain("docx.agree_heading")), level=1)
-    agree = result.agree
-    if agree:
-        for a in agree:
-            doc.add_paragraph(clean(a.label), style="List Bullet")
-    else:
-        doc.add_paragraph(clean(t.plain("docx.agree_none")))
-    doc.add_paragraph(clean(t.plain("docx.made_with"))).runs[0].italic = True
-    out = io.BytesIO()
-    doc.save(out)
-    return out.getvalue()
-
-
-def docx_filename(check: TeamCheck) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", check.subject.lower()).strip("-")[:40]
-    return f"ambitiecheck-{slug or check.id}.docx"
