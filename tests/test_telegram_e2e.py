@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import os
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import docx
+import httpx
 import pytest
 
 from tests.fakes import FakeBotApi
@@ -47,15 +50,15 @@ async def play_to_the_end(b: Buyer) -> None:
     await b.say("Vier grote cateraars")
     assert "meest risicovol" in await b.tap("Complex")
     await b.say("Koffie en cacao *kinderarbeid*")
-    await b.tap("Risicoanalyse plus een plan om risico's aan te pakken")
+    await b.tap("Risicoanalyse plus plan")
     await b.say("Kinderarbeid bij cacao")
     await b.tap("Nee")
-    for theme in ("Klimaat", "Circulariteit en biobased", "Social return"):
+    for theme in ("Klimaat", "Circulariteit", "Social return"):
         await b.tap(theme)
-    await b.tap("Samenwerking met de markt")
-    await b.tap("Gedragsverandering bij gebruikers")
+    await b.tap("Samenwerking")
+    await b.tap("Gedragsverandering")
     assert "volgorde" in await b.tap("Klaar")
-    await b.tap("Circulariteit en biobased")
+    await b.tap("Circulariteit")
     await b.tap("Klaar")
     await b.say("2030")
     assert "Circulariteit" in await b.tap("3 · Ambitieus")
@@ -72,14 +75,14 @@ async def play_to_the_end(b: Buyer) -> None:
     await b.tap("Overslaan ⏭")
     await b.tap("0 · Geen")
     for label in (
-        "Genoeg ervaring en capaciteit voor de omvang",
-        "Sturen op het halen van de ambitie",
-        "Samen aan de ambitie werken",
-        "Koploper in de eigen branche",
+        "Ervaring en capaciteit",
+        "Sturen op de ambitie",
+        "Samen aan de ambitie",
+        "Koploper in de branche",
         "Een proactieve houding",
     ):
         if label.startswith("Sturen"):
-            await b.tap("Hoge knip: wij geven kaders, de partner vult in")
+            await b.tap("Hoge knip")
         await b.tap(label)
         await b.tap("Klaar")
     for level in ("Hoog", "Hoog", "Gemiddeld", "Hoog", "Gemiddeld"):
@@ -248,16 +251,19 @@ async def test_commands_registered_in_dutch(http_bot: FakeBotApi) -> None:
     assert http_bot.descriptions["short_description"]
 
 
-def run_bot_process(fake: FakeBotApi, data: Path, log_path: Path) -> subprocess.Popen[bytes]:
+def run_bot_process(
+    fake: FakeBotApi, data: Path, log_path: Path, *args: str, **extra: str
+) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "TELEGRAM_BOT_TOKEN": TOKEN,
         "TELEGRAM_API_BASE_URL": fake.base_url,
         "INKOOPKOMPAS_DATA_DIR": str(data),
         "INKOOPKOMPAS_LOG_LEVEL": "DEBUG",
+        **extra,
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "telegram"],
+        [sys.executable, "-m", "bot.cli", "telegram", *args],
         cwd=data.parent,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -304,3 +310,54 @@ async def test_delete_all_data_also_removes_an_open_private_scan(
     await b.tap("Ja, verwijderen", expect="Al je gegevens zijn verwijderd")
     await http_bot.await_for(lambda: not scan.exists() or None)
     assert not (tmp_path / "data" / "users" / "tg-960").exists()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_webhook_mode_takes_updates_only_with_the_secret(
+    fake: FakeBotApi, tmp_path: Path
+) -> None:
+    data, log_path, port = tmp_path / "data", tmp_path / "bot.log", free_port()
+    process = run_bot_process(
+        fake,
+        data,
+        log_path,
+        "--webhook",
+        "https://bot.example.nl/telegram/hook",
+        TELEGRAM_WEBHOOK_PORT=str(port),
+        TELEGRAM_WEBHOOK_SECRET="geheim-123",
+    )
+    try:
+        await fake.await_for(lambda: fake.webhook.get("url"), timeout=20)
+        assert fake.webhook == {
+            "url": "https://bot.example.nl/telegram/hook",
+            "secret_token": "geheim-123",
+        }
+        update = fake.take_update(fake.send_text(970, 970, "/start"))
+        url = f"http://127.0.0.1:{port}/telegram/hook"
+        async with httpx.AsyncClient() as client:
+            for _ in range(100):  # the server starts right after setWebhook
+                with contextlib.suppress(httpx.ConnectError):
+                    wrong = await client.post(
+                        url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "nee"}
+                    )
+                    break
+                await asyncio.sleep(0.1)
+            assert wrong.status_code == 403
+            missing = await client.post(url, json=update)
+            assert missing.status_code == 403
+            assert fake.messages(970) == []  # refused posts reach nobody
+            right = await client.post(
+                url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "geheim-123"}
+            )
+            assert right.status_code == 200
+        reply = await fake.await_message(970, contains="Hoe noem je", timeout=20)
+        assert reply.buttons() == []  # a typed question: a reply field, no buttons
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.to_thread(process.wait, 20) == 0
+    assert "geheim-123" not in log_path.read_text(encoding="utf-8")

@@ -7,6 +7,7 @@ entities, buttons) with its edits, so these tests read the chat as the person se
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import pytest
 from telegram import Update
 
 from bot import render_pool
+from bot.telegram.app import introduce
 from flows.report.documents import render_all
 from flows.spec import load_spec
 from flows.texts import default_texts
@@ -222,6 +224,24 @@ async def test_a_full_tender_leaves_one_bubble_per_question_at_most(tg: Harness)
     assert any("Teamcheck" in t for t, _d in end.buttons())
 
 
+async def test_every_button_label_fits_a_phone(tg: Harness) -> None:
+    """Within about 30 characters on a full-width row, 24 in the two-column grid. Indicator
+    names are left out: they are the report's own wording (a known gap)."""
+    await play_tender(tg)
+    indicators = {
+        str(i)
+        for c in load_spec().questions["themas"].choices
+        for i in c.attrs.get("indicators", ())
+    }
+    too_long = set()
+    for call in tg.fake.calls:
+        markup = call.params.get("reply_markup") if call.ok else None
+        for row in (markup or {}).get("inline_keyboard", []):
+            room = 24 if len(row) > 1 else 30
+            too_long |= {b["text"] for b in row if len(b["text"]) > room}
+    assert sorted(too_long - indicators) == []
+
+
 async def test_a_typed_question_offers_a_reply_field_with_the_example(tg: Harness) -> None:
     calls = await tg.send("/start")
     (question,) = sends(calls)
@@ -287,3 +307,34 @@ async def test_allow_list_never_answers_channels_or_anonymous_admins(tmp_path: P
         calls = await tg.update(update)
         assert [c for c in calls if c.message_op] == []
     await tg.app.shutdown()
+
+
+@pytest.mark.parametrize("code", [500, 400])
+async def test_start_up_rides_out_passing_bot_api_errors(
+    tmp_path: Path, code: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    tg = await start_harness(tmp_path / "data")  # not the `tg` fixture: refusals are staged
+    tg.fake.fail_next("setMyCommands", error_code=code, count=2)
+    with caplog.at_level(logging.WARNING):
+        await introduce(tg.app, TEXTS, pause=0)
+    private = tg.fake.commands({"type": "all_private_chats"})
+    assert {c["command"] for c in private} >= {"start", "samenvatting", "ambitiecheck"}
+    assert tg.fake.descriptions["description"]
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 2
+    assert all(r.exc_info is None and r.exc_text is None for r in warnings)
+    await tg.app.shutdown()
+
+
+async def test_the_summary_comes_chart_first_then_text_then_files(
+    tg: Harness, thread_render: None
+) -> None:
+    await play_tender(tg)
+    calls = await tg.send("/samenvatting")
+    shown = [c.method for c in calls if c.method in ("sendPhoto", "sendMessage", "sendDocument")]
+    assert shown[0] == "sendPhoto"
+    first_file = shown.index("sendDocument")
+    assert "sendMessage" in shown[1:first_file]
+    assert shown[-1] == "sendMessage"  # the end menu again, below the files
+    texts = [c.shown for c in calls if c.method == "sendMessage"][:-1]
+    assert len(texts) <= 4

@@ -319,6 +319,7 @@ class View:
                 w.records.append(record)
             markup = inline(keyboard(prompt, self._extra(prompt)))
             if await self._edit_live(self._compose(prompt, notes), markup):
+                w.typed = prompt.placeholder is not None
                 return
         await self._retire(record, typed=pressed is None)
         await self._send_live(prompt, notes)
@@ -398,7 +399,10 @@ class View:
         w = self.window
         if w.live is None:
             return
-        if typed and record is not None and not w.inline:
+        if typed and record is not None and w.typed:
+            # Their message under the question is the record; only spent buttons go.
+            if w.inline:
+                await self.sender.drop_keyboard(self.chat_id, w.live)
             return
         lines = [*w.records, *([record] if record else [])]
         if lines:
@@ -420,6 +424,7 @@ class View:
         if sent is not None and markup is not None:
             w.live, w.text, w.markup = sent.message_id, parts[-1], _markup_key(markup)
             w.inline = isinstance(markup, InlineKeyboardMarkup)
+            w.typed = prompt.placeholder is not None
 
     async def _send(self, text: str, markup: Any) -> Any:
         sent = await self.sender.text(self.chat_id, text, markup, thread_id=self.thread_id)

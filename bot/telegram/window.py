@@ -34,6 +34,8 @@ class Window:
     markup: str = ""
     inline: bool = False
     """Whether the live message has inline buttons (a typed question has a reply field instead)."""
+    typed: bool = False
+    """Whether the live question is answered by typing: the person's reply is its record."""
     records: list[str] = field(default_factory=list)
     newest: int = 0
     """The newest message id seen in the chat, theirs or ours: is the live message at the bottom?"""
@@ -57,7 +59,8 @@ class Window:
         return "\n".join(self.records)
 
     def forget_live(self) -> None:
-        self.live, self.text, self.markup, self.inline, self.records = None, "", "", False, []
+        self.live, self.text, self.markup, self.records = None, "", "", []
+        self.inline = self.typed = False
 
 
 class Windows:
