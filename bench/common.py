@@ -18,11 +18,9 @@ from telegram import Update
 from telegram.ext import (
     Application,
     ApplicationBuilder,
-    CallbackQueryHandler,
-    MessageHandler,
-    filters,
 )
 
+from bench.echo_bot import add_echo_handlers
 from bench.save_cost import populate
 from bot.config import Settings
 from bot.telegram.app import build_application
@@ -178,18 +176,7 @@ async def echo_app() -> tuple[Application[Any, Any, Any, Any, Any, Any], Offline
         .concurrent_updates(True)
         .build()
     )
-
-    async def echo(update: Update, context: Any) -> None:
-        assert update.effective_message is not None
-        await update.effective_message.reply_text(update.effective_message.text or "")
-
-    async def answer(update: Update, context: Any) -> None:
-        assert update.callback_query is not None
-        await update.callback_query.answer()
-        await context.bot.send_message(update.callback_query.from_user.id, "ok")
-
-    app.add_handler(MessageHandler(filters.TEXT, echo))
-    app.add_handler(CallbackQueryHandler(answer))
+    add_echo_handlers(app)
     await app.initialize()
     return app, request
 

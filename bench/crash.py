@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import codecs
 import contextlib
+import functools
 import io
 import json
 import os
@@ -59,8 +60,8 @@ from flows.events import Event, Reply  # noqa: E402
 from flows.prompting import plain  # noqa: E402
 from flows.report.summary import chat_summary  # noqa: E402
 from storage import Store  # noqa: E402
+from tests.driver import CATERING, script  # noqa: E402
 
-EXAMPLE = REPO / "examples" / "catering-chat.txt"
 NAMES = ("anna", "bram", "chris", "dewi", "emma", "fenna", "gijs", "hanna", "ivo", "jet")
 MODES = ("startup", "idle", "in-flight", "handling", "mid-reply", "mid-line")
 PROGRESS = re.compile(r"^(Stap \d+ van \d+ · .+ · )?.*vraag \d+ van \d+$")
@@ -75,14 +76,19 @@ def is_text_answer(line: str) -> bool:
     )
 
 
+@functools.cache
+def _catering_lines() -> tuple[str, ...]:
+    """The catering tender as a terminal buyer types it, made from the flow itself, so a question
+    added to `prompts/flow.yaml` never leaves the script answering the wrong questions."""
+    with tempfile.TemporaryDirectory() as scratch:
+        conversation = Conversation(Store(Path(scratch)), buttons=False)
+        return tuple(line for line in script(conversation, **CATERING) if line != "/start")
+
+
 def buyer_script(rng: random.Random, name: str) -> list[str]:
     """The example chat with this buyer's own variations; every variation keeps the lines that
     follow it answering the questions they were written for."""
-    base = [
-        line
-        for line in EXAMPLE.read_text(encoding="utf-8").splitlines()
-        if line and line != "/samenvatting"
-    ]
+    base = list(_catering_lines())
     base[0] = f"{base[0]} · {name}"
     out: list[str] = []
     for index, line in enumerate(base):

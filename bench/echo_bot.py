@@ -10,7 +10,13 @@ import os
 from typing import Any
 
 from telegram import Update
-from telegram.ext import ApplicationBuilder, CallbackQueryHandler, MessageHandler, filters
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    MessageHandler,
+    filters,
+)
 
 
 async def echo(update: Update, context: Any) -> None:
@@ -24,6 +30,12 @@ async def answer(update: Update, context: Any) -> None:
     await context.bot.send_message(update.callback_query.from_user.id, "ok")
 
 
+def add_echo_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """The baseline's whole behaviour, shared with the in-process benchmark's echo bot."""
+    app.add_handler(MessageHandler(filters.TEXT, echo))
+    app.add_handler(CallbackQueryHandler(answer))
+
+
 def main() -> None:
     app = (
         ApplicationBuilder()
@@ -32,8 +44,7 @@ def main() -> None:
         .concurrent_updates(True)
         .build()
     )
-    app.add_handler(MessageHandler(filters.TEXT, echo))
-    app.add_handler(CallbackQueryHandler(answer))
+    add_echo_handlers(app)
     app.run_polling(allowed_updates=Update.ALL_TYPES)
 
 

@@ -125,7 +125,12 @@ def run_render(answers: Path, fmt: str, output: Path) -> int:
         raise ConfigError(
             f"{output} is een map; geef een bestandsnaam, bijvoorbeeld {output}/a.{fmt}"
         )
-    data = render_bytes(request, fmt)
+    try:
+        data = render_bytes(request, fmt)
+    except Exception as exc:  # a bug, but a person running `render` still gets one line
+        raise ConfigError(
+            f"{answers}: kan hier geen document van maken ({type(exc).__name__})"
+        ) from exc
     try:
         write_private(output, data)
     except OSError as exc:

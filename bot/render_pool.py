@@ -12,7 +12,8 @@ in a thread rather than not at all.
 
 Documents for the same answers are made once: a small cache keyed on the request (name, answers,
 skipped questions, formats) answers a repeated `/download`, and a request already being made is
-awaited rather than made twice.
+awaited rather than made twice. Entries live ten minutes at most, so nothing of a buyer who went
+quiet or deleted their data stays in memory for long.
 
 A worker must never outlive the bot: a killed bot cannot shut its pool down, and an orphaned
 worker (with multiprocessing's resource tracker, which lives as long as any worker holds its pipe)
@@ -43,6 +44,7 @@ log = logging.getLogger(__name__)
 _lock = threading.Lock()
 _pool: ProcessPoolExecutor | None = None
 CACHE_ENTRIES = 32
+CACHE_SECONDS = 600.0
 PARENT_CHECK_S = 0.5
 _PR_SET_PDEATHSIG = 1
 
@@ -133,9 +135,10 @@ async def warm_up() -> None:
 class _Cache:
     """The last few document sets by request, plus the ones being made right now."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, seconds: float = CACHE_SECONDS) -> None:
         self.size = size
-        self.done: OrderedDict[str, dict[str, bytes]] = OrderedDict()
+        self.seconds = seconds
+        self.done: OrderedDict[str, tuple[float, dict[str, bytes]]] = OrderedDict()
         self.making: dict[str, asyncio.Future[dict[str, bytes]]] = {}
 
     @staticmethod
@@ -149,15 +152,20 @@ class _Cache:
         return hashlib.sha256(raw.encode("utf-8", "replace")).hexdigest()
 
     def get(self, key: str) -> dict[str, bytes] | None:
+        self.expire()
         found = self.done.get(key)
-        if found is not None:
-            self.done.move_to_end(key)
-        return found
+        return found[1] if found is not None else None
 
     def put(self, key: str, files: dict[str, bytes]) -> None:
-        self.done[key] = files
+        self.done[key] = (time.monotonic(), files)
         self.done.move_to_end(key)
         while len(self.done) > self.size:
+            self.done.popitem(last=False)
+
+    def expire(self) -> None:
+        """Entries are kept in the order they were made, so the old ones are at the front."""
+        oldest = time.monotonic() - self.seconds
+        while self.done and next(iter(self.done.values()))[0] < oldest:
             self.done.popitem(last=False)
 
     def clear(self) -> None:

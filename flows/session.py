@@ -8,12 +8,83 @@ sessions apart by identity, not by value.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal, TypedDict, cast
 
 from flows.ports import TenderData
 
 HISTORY_MAX = 200
+MenuKind = Literal["jump_step", "jump_question", "resume", "delete", "confirm"]
+
+
+class TenderState(TypedDict, total=False):
+    """Where a person is in one tender, saved with its answers (one write per answer)."""
+
+    cursor: str | None
+    skipped: list[str]
+    history: list[str]
+    draft: list[Any] | None
+    draft_for: str | None
+    return_to: str | None
+    seq: int
+    update_id: int
+    room: str | None
+    """A room outside the question flow (the contract phase) that has the person's events."""
+
+
+@dataclass(frozen=True)
+class Menu:
+    """An open menu, saved in the person's document: what its items stand for and how it reads.
+
+    A long list is shown one page at a time; `values` and `labels` hold only the page shown, so
+    the document stays small however many tenders a person has.
+    """
+
+    kind: MenuKind
+    values: tuple[str, ...]
+    labels: tuple[str, ...]
+    title: str | None = None
+    target: str | None = None
+    name: str | None = None
+    page: int = 0
+    pages: int = 1
+
+    def to_doc(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "values": list(self.values),
+            "labels": list(self.labels),
+            "title": self.title,
+            "target": self.target,
+            "name": self.name,
+            "page": self.page,
+            "pages": self.pages,
+        }
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Menu | None:
+        kind = doc.get("kind")
+        if kind not in ("jump_step", "jump_question", "resume", "delete", "confirm"):
+            return None
+        values = tuple(str(v) for v in doc.get("values") or ())
+        labels = tuple(str(v) for v in doc.get("labels") or ())
+        if len(values) != len(labels):
+            return None
+        return cls(
+            kind=cast(MenuKind, kind),
+            values=values,
+            labels=labels,
+            title=_optional_str(doc.get("title")),
+            target=_optional_str(doc.get("target")),
+            name=_optional_str(doc.get("name")),
+            page=int(doc.get("page") or 0),
+            pages=max(1, int(doc.get("pages") or 1)),
+        )
+
+
+def _optional_str(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
 def now_iso() -> str:
@@ -41,10 +112,14 @@ class Session:
         return self.tender.answers if self.tender is not None else {}
 
     @property
-    def tstate(self) -> dict[str, Any]:
+    def tstate(self) -> TenderState:
         if self.tender is None:
             return {}
-        return self.tender.state
+        return cast(TenderState, self.tender.state)
+
+    def extra(self, key: str) -> Any:
+        """A value a room outside the question flow keeps with the tender (its own keys)."""
+        return self.tender.state.get(key) if self.tender is not None else None
 
     @property
     def cursor(self) -> str | None:
@@ -64,13 +139,19 @@ class Session:
         return list(self.tstate.get("history") or [])
 
     @property
-    def menu(self) -> dict[str, Any]:
-        return dict(self.user.get("menu") or {})
+    def menu(self) -> Menu | None:
+        raw = self.user.get("menu")
+        return Menu.from_doc(raw) if isinstance(raw, dict) else None
 
     @menu.setter
-    def menu(self, value: dict[str, Any] | None) -> None:
-        self.user["menu"] = value
+    def menu(self, value: Menu | None) -> None:
+        self.user["menu"] = value.to_doc() if value is not None else None
         self.user_changed = True
+
+    def close_menu(self, *_args: Any, **_context: Any) -> None:
+        """Entry action of the modes without a menu; writes the person's document only if needed."""
+        if self.user.get("menu"):
+            self.menu = None
 
     def set_state(self, key: str, value: Any) -> None:
         if self.tender is not None and self.tender.state.get(key) != value:
@@ -133,7 +214,7 @@ class Session:
         self.user["active"] = tender.id if tender is not None else None
         self.user_changed = True
 
-    def sync_mode(self) -> None:
+    def sync_mode(self, *_args: Any, **_context: Any) -> None:
         """Called by the state machine after every move, so the mode is saved with the person."""
         self.set_mode(self.state)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -175,6 +176,18 @@ class Driver:
             return self._press(where.slot, where.choices, value)
         return self.say(typed_answer(where.slot, where.choices, value))
 
+    def answer_one(self, **given: Any) -> Reply:
+        """Answer the current question: its value from `given` if named there, else a default."""
+        self._answer_current(Given(given))
+        return self.last
+
+    @property
+    def question_text(self) -> str:
+        """The current question as the buyer reads it (without markup)."""
+        where = self.position
+        assert where.slot is not None, f"geen vraag open (stand: {where.mode})"
+        return plain(self.conversation.prompter.question_text(where.slot, where.answers))
+
     def answer(self, **given: Any) -> Reply:
         """Answer questions in flow order until every given one was answered (defaults between)."""
         plan = Given(given)
@@ -263,6 +276,43 @@ class Driver:
         return [o.label for o in self.prompt.options if o.selected]
 
 
+@dataclass(frozen=True)
+class Press:
+    """One thing a Telegram buyer does: type `text`, or press the button labelled `label`."""
+
+    text: str | None = None
+    label: str | None = None
+    edits: bool = False
+    """The press changes the prompt in place (a toggle) instead of sending the next question."""
+
+
+def presses(slot: Slot, choices: Sequence[Choice], value: Any, texts: Any) -> list[Press]:
+    """How a buyer with buttons gives `value`: the labels to press and the text to type."""
+    q = slot.question
+    shown = [str(c.attrs.get("short") or c.label) for c in choices]  # a button's own label
+    labels = [
+        f"{c.value} · {label}" if q.kind == "level" else label
+        for c, label in zip(choices, shown, strict=True)
+    ]
+    values = [c.value for c in choices]
+    if value is SKIP:
+        return [Press(label=texts("action.skip"))]
+    single = q.kind not in ("multi", "order")
+    if q.kind in ("text", "year") or (single and value not in values):
+        return [Press(text=str(value))]
+    done = Press(label=texts("action.done"))
+    if q.kind == "multi":
+        taps = [Press(label=labels[values.index(v)], edits=True) for v in value if v in values]
+        own = [str(v) for v in value if v not in values]
+        return [*taps, *([Press(text=", ".join(own))] if own else []), done]
+    if q.kind == "order":
+        taps = [Press(label=labels[values.index(v)], edits=True) for v in value]
+        if len(taps) == len(values):
+            return [*taps[:-1], Press(label=taps[-1].label)]
+        return [*taps, done]
+    return [Press(label=labels[values.index(value)])]
+
+
 def typed_answer(slot: Slot, choices: Sequence[Choice], value: Any) -> str:
     """What a buyer types in the terminal to give `value`: option keys where there are options."""
     keys = option_keys(slot.question, list(choices))
@@ -295,10 +345,16 @@ def lines_to(question: str, **given: Any) -> list[str]:
     Typed text answers every kind of question in the terminal; in Telegram a multiple choice
     needs a press on Klaar as well, so use this there only for the questions before one.
     """
-    with tempfile.TemporaryDirectory() as scratch:
-        driver = Driver(Conversation(Store(Path(scratch)), buttons=False), "script-writer")
+    with rehearsal() as driver:
         driver.reach(question, **given)
         return driver.typed_lines
+
+
+@contextmanager
+def rehearsal() -> Iterator[Driver]:
+    """A terminal buyer on a throw-away store: to work out what a channel test should send."""
+    with tempfile.TemporaryDirectory() as scratch:
+        yield Driver(Conversation(Store(Path(scratch)), buttons=False), "rehearsal")
 
 
 CATERING: Mapping[str, Any] = {

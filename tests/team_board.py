@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-_HEAD = re.compile(r"^(\d+)\. (.+?) · (\d+) stem(?:men)?$")
+_HEAD = re.compile(r"^(\d+)\. (.+?) · (?:(\d+) stem(?:men)?|nog geen stemmen)$")
 _COUNT = re.compile(r"([0-3]): ▮*\s*(\d+)")
 
 
@@ -16,7 +16,7 @@ def board_counts(text: str | None) -> dict[str, tuple[int, ...]]:
         head = _HEAD.match(line.strip())
         if head:
             current = head.group(2)
-            found[current] = (0, 0, 0, 0) if head.group(3) == "0" else ()
+            found[current] = (0, 0, 0, 0) if head.group(3) is None else ()
             continue
         counts = _COUNT.findall(line)
         if current is not None and len(counts) == 4:

@@ -92,9 +92,13 @@ class Buyer:
         label: str,
         expect: str = PROGRESS,
         *,
+        edit: bool = False,
         message: BotMessage | None = None,
         strict: bool = True,
     ) -> str:
+        # `edit` (the answer edits the live message) needs no different wait: any send or edit
+        # showing `expect` will do.
+        del edit
         target = message or self.prompt
         data = self.data_for(target, label)
         mark = self.fake.mark()

@@ -13,11 +13,7 @@ from flows.engine import Conversation
 from flows.inputs import OWN_OPTIONS_MAX, clean_text, number
 from flows.report.summary import chat_summary
 from storage import Store
-from tests.driver import Driver, full_script
-
-SCRIPT = full_script()
-THEMES_AT = SCRIPT.index("2,3,5,13,15")
-YEAR_AT = SCRIPT.index("2030")
+from tests.driver import Driver
 
 
 def answers(store: Store, user: str) -> dict[str, Any]:
@@ -28,23 +24,17 @@ def answers(store: Store, user: str) -> dict[str, Any]:
     return dict(tender.answers)
 
 
-def until(driver: Driver, index: int) -> Driver:
-    driver.say("/start")
-    driver.run(SCRIPT[:index])
-    return driver
-
-
 @pytest.mark.parametrize(("entry", "stored"), [("²⁰³⁰", 2030), ("２０３０", 2030), ("٢٠٣٠", 2030)])
 def test_a_year_in_other_digits_is_read_as_that_year(entry: str, stored: int, store: Store) -> None:
     driver = Driver(Conversation(store, buttons=False, summarizer=chat_summary), "cli-y")
-    until(driver, YEAR_AT)
+    driver.reach("doeljaar")
     driver.say(entry)
     assert answers(store, "cli-y")["doeljaar"] == stored
 
 
 @pytest.mark.parametrize("entry", ["²", "³³", "1" * 40, "2030²x"])
 def test_a_year_that_is_no_year_is_asked_again(entry: str, typed: Driver) -> None:
-    until(typed, YEAR_AT)
+    typed.reach("doeljaar")
     before = typed.prompt.text
     typed.say(entry)
     assert "geen jaartal" in typed.text
@@ -100,7 +90,7 @@ def own_themes(count: int, length: int = 12) -> str:
 
 
 def test_eighty_own_themes_in_one_message_are_refused(typed: Driver, store: Store) -> None:
-    until(typed, THEMES_AT)
+    typed.reach("themas")
     typed.say(own_themes(80))
     assert f"hoogstens {OWN_OPTIONS_MAX} eigen opties" in typed.text
     assert "themas" not in answers(store, "cli-test")
@@ -111,9 +101,7 @@ def test_eighty_own_themes_in_one_message_are_refused(typed: Driver, store: Stor
 def test_own_themes_in_many_messages_stay_bounded_with_buttons(
     tapped: Driver, store: Store
 ) -> None:
-    tapped.say("/start")
-    for line in SCRIPT[:THEMES_AT]:
-        tapped.say(line)
+    tapped.reach("themas")
     for batch in range(4):
         tapped.say(", ".join(f"thema {batch}-{i}" for i in range(3)))
     labels = [o.label for o in tapped.prompt.options]
@@ -123,7 +111,7 @@ def test_own_themes_in_many_messages_stay_bounded_with_buttons(
 
 
 def test_a_very_long_own_option_is_refused(typed: Driver, store: Store) -> None:
-    until(typed, THEMES_AT)
+    typed.reach("themas")
     typed.say("1, " + "x" * 1500)
     assert "Een eigen optie mag hoogstens" in typed.text
     assert "themas" not in answers(store, "cli-test")

@@ -34,23 +34,22 @@ from flows.inputs import OWN_OPTION_LENGTH_MAX, OWN_OPTIONS_MAX
 from flows.report.summary import chat_summary
 from flows.spec import load_spec
 from storage import Store
-from tests.driver import full_script
+from tests.driver import lines_to
 from tests.fakes.validate import telegram_problems
 
 SPEC = load_spec()
-SCRIPT = full_script()
 USER = "cli-fuzz"
-# Where each prompt kind is reached in the example chat (lines typed before it).
+# How each prompt kind is reached: the lines a terminal buyer types ("/start" first).
 POSITIONS: dict[str, list[str]] = {
-    "text": [],
-    "choice": SCRIPT[:1],
-    "yesno": SCRIPT[:3],
-    "multi": SCRIPT[: SCRIPT.index("2,3,5,13,15")],
-    "order": SCRIPT[: SCRIPT.index("2,3,5,13,15") + 1],
-    "year": SCRIPT[: SCRIPT.index("2030")],
-    "level": SCRIPT[: SCRIPT.index("2030") + 1],
-    "menu": [SCRIPT[0], "/wijzig"],
-    "confirm": [SCRIPT[0], "/verwijder", "1"],
+    "text": lines_to("naam"),
+    "choice": lines_to("categorie"),
+    "yesno": lines_to("org_ambitie_bestaat"),
+    "multi": lines_to("themas"),
+    "order": lines_to("prioriteit"),
+    "year": lines_to("doeljaar"),
+    "level": lines_to("niveau"),
+    "menu": [*lines_to("organisatie"), "/wijzig"],
+    "confirm": [*lines_to("organisatie"), "/verwijder", "1"],
 }
 ODD = [
     "\ud800",
@@ -106,7 +105,6 @@ def prepared(buttons: bool) -> Iterator[dict[str, Path]]:
         for kind, lines in POSITIONS.items():
             data = base / kind
             conversation = Conversation(Store(data), buttons=buttons, summarizer=chat_summary)
-            conversation.handle(USER, Event.cmd("start"))
             for line in lines:
                 conversation.handle(USER, parse_line(line))
             dirs[kind] = data

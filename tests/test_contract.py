@@ -21,7 +21,7 @@ from flows.engine import Conversation
 from flows.events import Event
 from flows.report.summary import chat_summary
 from storage import Store
-from tests.driver import Driver, full_script
+from tests.driver import CATERING, SKIP, Driver
 
 
 class Clock:
@@ -219,6 +219,21 @@ def test_not_measured_is_kept_as_a_gap() -> None:
 # --- the conversation ------------------------------------------------------------------------
 
 SETUP = ["/contract", "15-1-2027", "Cateraar BV", "2 jaar"]
+PREPARED: dict[str, Any] = {
+    **CATERING,
+    "doeljaar": 2030,
+    "doel[circulariteit]": "In 2028 is 80% van het serviesgoed en meubilair hergebruikt.",
+    "indicator[circulariteit]": "Aandeel hergebruikt materiaal (%)",
+    "niveau[klimaat]": 3,
+    "doel[klimaat]": "In 2028 50% minder CO2 per maaltijd dan in 2024",
+    "indicator[klimaat]": "CO2-uitstoot (ton CO2 per jaar)",
+    "doel[social_return]": SKIP,
+    "indicator[social_return]": SKIP,
+    "doel[samenwerking]": SKIP,
+    "indicator[samenwerking]": SKIP,
+    "kpis": "CO2 per maaltijd, % plantaardig, kg voedselverspilling per week",
+    "rapportage": "kwartaal",
+}
 
 
 @pytest.fixture
@@ -231,7 +246,7 @@ def buyer(store: Store, clock: Clock) -> Driver:
     conversation = Conversation(store, buttons=False, summarizer=chat_summary)
     register(conversation, calendar=Calendar(clock=clock))
     driver = Driver(conversation, "cli-c")
-    driver.run(["/start", *full_script()])
+    driver.complete(**PREPARED)
     return driver
 
 
@@ -315,7 +330,10 @@ def test_snooze_and_stop_from_the_chat(buyer: Driver, store: Store, clock: Clock
 
 def test_deleting_the_tender_deletes_the_contract(buyer: Driver, store: Store) -> None:
     set_up(buyer)
-    buyer.run(["/verwijder", "1", "1"])
+    (meta,) = store.list_tenders("cli-c")
+    buyer.say("/verwijder")
+    buyer.choose(str(meta["id"]))
+    buyer.choose("ja")
     assert store.list_tenders("cli-c") == []
 
 

@@ -271,3 +271,21 @@ async def test_a_linked_group_gets_the_reminder_and_the_progress_chart(
         group_texts = " ".join(plain(c.text) for c in sent_after(fake, 0, "sendmessage", GROUP))
         assert "30" not in group_texts  # values stay with the buyer; the group gets the chart
         await stop_bot(app)
+
+
+async def test_reminder_buttons_snooze_a_week_and_stop(tmp_path: Path, clock: Clock) -> None:
+    data = tmp_path / "data"
+    tender_id = seed(data)
+    clock.now = local(2027, 4, 15, 10)
+    with FakeBotApi() as fake:
+        app, buyer = await known_buyer(fake, data)
+        reminder = await fake.await_for(lambda: next(iter(reminders(fake, USER, 1)), None))
+        message = next(m for m in fake.messages(USER) if m.message_id == reminder.message_id)
+        await buyer.tap("Over een week", expect="22 april 2027", message=message)
+        await buyer.tap("Stop herinneringen", expect="geen herinneringen meer", message=message)
+        await stop_bot(app)
+    stored = Store(data).get_tender(f"tg-{USER}", tender_id)
+    assert stored is not None
+    contract = stored.state[CONTRACT_KEY]
+    assert contract["checkins"][0]["remind"] == "2027-04-22"
+    assert contract["reminders"] == "uit"

@@ -15,11 +15,16 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bot import document_files
 from bot.cli import main
-from tests.driver import EXAMPLES
+from flows.report.answers_file import AnswersFileError, parse_answers
+from flows.report.documents import render_bytes
+from flows.spec import Question, load_spec
 
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 ALIAS_BOMB = """inkoopkompas: 1
 a: &a ["x","x","x","x","x","x","x","x","x"]
 b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
@@ -165,3 +170,57 @@ def test_a_rendered_document_is_private(tmp_path: Path) -> None:
     out = tmp_path / "ict.md"
     assert main(["render", str(EXAMPLES / "ict.yaml"), "--format", "md", "-o", str(out)]) == 0
     assert out.stat().st_mode & 0o777 == 0o600
+
+
+SPEC = load_spec()
+
+
+def value_for(q: Question) -> st.SearchStrategy[object]:
+    """Values of the right type for a question, known options or not: what passes the checks."""
+    known = [c.value for c in q.choices]
+    text = st.text(max_size=30).filter(str.strip)
+    one = st.sampled_from(known) if known else text
+    match q.kind:
+        case "level":
+            return st.integers(0, 3)
+        case "year":
+            return st.integers(2000, 2100)
+        case "yesno":
+            return st.booleans()
+        case "multi" | "order":
+            return st.lists(st.one_of(one, text), max_size=8)
+        case "text":
+            return text
+        case _:
+            return st.one_of(one, text)
+
+
+def answers_of(questions: list[Question]) -> st.SearchStrategy[dict[str, object]]:
+    ids = st.lists(st.sampled_from([q.id for q in questions]), unique=True, max_size=12)
+    return ids.flatmap(
+        lambda chosen: st.fixed_dictionaries({i: value_for(SPEC.questions[i]) for i in chosen})
+    )
+
+
+ANSWERS_FILES = st.fixed_dictionaries(
+    {
+        "inkoopkompas": st.just(1),
+        "antwoorden": answers_of([q for q in SPEC.questions.values() if not q.export_as]),
+        "per_thema": st.dictionaries(
+            st.sampled_from(["klimaat", "circulariteit", "social_return", "eigen thema"]),
+            answers_of([q for q in SPEC.questions.values() if q.export_as == "per_thema"]),
+            max_size=4,
+        ),
+    }
+)
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(raw=ANSWERS_FILES)
+def test_every_answers_file_that_passes_the_checks_renders(raw: dict[str, object]) -> None:
+    try:
+        request = parse_answers(raw, "fuzz.yaml")
+    except AnswersFileError:
+        return
+    for fmt in ("md", "txt", "yaml"):
+        assert render_bytes(request, fmt)

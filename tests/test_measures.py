@@ -93,6 +93,17 @@ def test_every_condition_is_used_by_some_measure() -> None:
     assert used == set(CONDITIONS)
 
 
+def test_scope_answers_in_the_flow_are_scopes_the_knowledge_base_knows() -> None:
+    """A scope question (role ``scopes``) must offer exactly the sub-scopes of its category."""
+    flow = yaml.load(FLOW_FILE.read_text(encoding="utf-8"), Loader=LOADER)
+    for step in flow["steps"]:
+        for q in step.get("questions", []):
+            if q.get("role") == "scopes":
+                category = q["when"]["equals"]
+                offered = {c["value"] for c in q["choices"]}
+                assert offered == {s for s, _ in KB.scopes(category)}, q["id"]
+
+
 def test_get_returns_the_measure_and_refuses_an_unknown_id() -> None:
     first = MEASURES[0]
     assert KB.get(first.id) is first
@@ -227,14 +238,14 @@ def test_level_three_includes_the_minimum_and_the_award_element(
 
 
 def test_levels_are_cumulative_everywhere() -> None:
-    for theme, (category, scopes) in itertools.product(KB.themes, contexts()):
-        lower = KB.select(theme=theme, level=2, category=category, scopes=scopes)
-        higher = KB.select(theme=theme, level=3, category=category, scopes=scopes)
+    for theme, (category, scopes), low in itertools.product(KB.themes, contexts(), (1, 2)):
+        lower = KB.select(theme=theme, level=low, category=category, scopes=scopes)
+        higher = KB.select(theme=theme, level=low + 1, category=category, scopes=scopes)
         for m in lower:
             assert m in higher or any(h.group == m.group is not None for h in higher), (
-                f"{m.id} lost at level 3 for {theme}/{category}{scopes}"
+                f"{m.id} lost at level {low + 1} for {theme}/{category}{scopes}"
             )
-        assert all(m.level <= 2 for m in lower)
+        assert all(m.level <= low for m in lower)
 
 
 def test_at_most_one_measure_per_group_in_any_selection() -> None:

@@ -106,3 +106,19 @@ def test_the_number_of_workers_can_be_set(
     monkeypatch.setenv("INKOOPKOMPAS_DOCUMENT_WORKERS", setting)
     expected = count or max(1, min(4, (os.cpu_count() or 1) - 1))
     assert render_pool.worker_count() == expected
+
+
+def test_cached_documents_expire(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr(render_pool.time, "monotonic", lambda: clock[0])
+    cache = render_pool._Cache(4, seconds=60)
+    cache.put("a", {"md": b"a"})
+    clock[0] += 30
+    cache.put("b", {"md": b"b"})
+    assert cache.get("a") == {"md": b"a"}
+    clock[0] += 31
+    assert cache.get("a") is None
+    assert cache.get("b") == {"md": b"b"}
+    clock[0] += 30
+    assert cache.get("b") is None
+    assert len(cache.done) == 0

@@ -495,3 +495,12 @@ async def test_forgetting_wakes_a_waiting_refresh_so_shutdown_is_not_held_up() -
     await asyncio.wait_for(spawn.done(), 10)  # without the wake-up this would wait an hour
     assert edited == []
     assert not refresher.pending("chat")
+
+
+def test_the_charts_band_is_the_middle_half_not_the_extremes() -> None:
+    from flows.teamcheck.documents import middle_half
+
+    assert middle_half([0, *([2] * 28), 3]) == (2.0, 2.0)  # one outlier each way: no 0-3 band
+    assert middle_half([1, 2, 2, 3]) == (1.75, 2.25)
+    assert middle_half([2]) == (2.0, 2.0)
+    assert middle_half([]) == (0.0, 0.0)

@@ -142,7 +142,10 @@ async def test_a_team_votes_changes_a_vote_and_the_starter_closes(
     # each voter can see their own vote, and only their own
     assert "Klimaat 1" in await room.press(BRAM, bid, f"g:{check_id(board)}:{KLIMAAT}")
     assert "Nog geen stem" in await room.press(BRAM, bid, f"g:{check_id(board)}:2")
-    mine = await room.press(ANNA, bid, board.callback_data("Mijn stemmen"))
+    query = bot.press(GROUP, ANNA, bid, board.callback_data("Mijn stemmen"))
+    answer = await bot.await_for(lambda: bot.answered_callbacks.get(query))
+    assert answer.show_alert  # a list of levels stays until it is read
+    mine = answer.text or ""
     assert "Milieu 3" in mine
     assert "Klimaat 1" in mine
     assert "Social return 1" in mine
@@ -150,6 +153,16 @@ async def test_a_team_votes_changes_a_vote_and_the_starter_closes(
     await room.board_shows(bid, "3 mensen hebben gestemd.")
     shown = await room.board_counts(bid, Klimaat=(0, 2, 1, 0), Milieu=(1, 1, 0, 1))
     assert "Test" not in (shown.plain_text or "")  # counts only, never who
+    assert shown.edit_count >= 1  # one board, edited in place
+    boards = [m for m in bot.messages(GROUP) if "Ambitiecheck" in (m.plain_text or "")]
+    assert [m.message_id for m in boards] == [bid]
+    units = (shown.plain_text or "").encode("utf-16-le")  # entity offsets count UTF-16
+    bold = [
+        units[2 * e["offset"] : 2 * (e["offset"] + e["length"])].decode("utf-16-le")
+        for e in shown.entities
+        if e["type"] == "bold"
+    ]
+    assert "2. Klimaat" in bold  # each theme's full name stands out as its own heading
 
     # someone else may not close, with the button or the command
     toast = await room.press(BRAM, bid, board.callback_data("Sluiten"))
@@ -238,6 +251,7 @@ async def test_a_new_check_after_closing_and_an_admin_closes_it(bot: FakeBotApi)
 
 async def test_votes_survive_a_restart(fake: FakeBotApi, tmp_path: Path) -> None:
     data = tmp_path / "data"
+    seed_tender(data, ANNA, "Catering & koffie")
     room = Room(fake)
     app = await start_bot(fake, data)
     try:
@@ -672,6 +686,66 @@ async def test_a_busy_group_of_thirty_stays_under_twenty_edits_a_minute(
         names = ["Milieu", "Klimaat", "Circulariteit en biobased"]
         assert [shown[name] for name in names] == [tuple(t) for t in tallies[:3]]
         assert "30 mensen hebben gestemd." in (room.message(bid).plain_text or "")
+    finally:
+        await stop_bot(app)
+    assert all_ok(fake)
+
+
+async def test_a_starter_the_bot_cannot_write_to_chooses_through_the_groups_link(
+    fake: FakeBotApi, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    seed_tender(data, 50, "Catering & koffie")
+    app = await start_bot(fake, data)
+    try:
+        room = Room(fake)
+        call = await room.command(50, "/ambitiecheck", "kiest in een privébericht")
+        asking = room.message(call.response["result"]["message_id"])
+        (link,) = [
+            b["url"] for row in asking.reply_markup["inline_keyboard"] for b in row if "url" in b
+        ]
+        assert link.startswith("https://t.me/inkoopkompas_test_bot?start=tc_")
+        refused = await fake.await_for(
+            lambda: next((c for c in fake.calls if c.chat_id == 50 and not c.ok), None)
+        )
+        assert refused.status == 403  # the bot may not write first; the link is the way
+        assert group_sees(fake, "Catering", "Gezonde") == []
+
+        private = Room(fake, 50)
+        payload = link.split("start=", 1)[1]
+        await private.command(50, "/start tc_-1_abcdef", "geldt niet meer")
+        reply = await private.command(50, f"/start {payload}", "Welke thema's")
+        choice = private.message(reply.response["result"]["message_id"])
+        await private.press(50, choice.message_id, choice.callback_data("Catering"))
+        board = await room.board_shows(asking.message_id, "Gezonde <voeding>")
+        assert "Catering" not in (board.plain_text or "")
+        await private.board_shows(choice.message_id, "Het bord staat klaar")
+    finally:
+        await stop_bot(app)
+    assert not [c for c in fake.calls if not c.ok and c.chat_id != 50]
+
+
+async def test_a_deletion_right_after_a_restart_still_redraws_the_board(
+    fake: FakeBotApi, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    seed_tender(data, ANNA, "Catering & koffie")
+    room = Room(fake)
+    app = await start_bot(fake, data)
+    try:
+        board = await room.start(STARTER)
+        await room.press(ANNA, board.message_id, vote(board, KLIMAAT, 3))
+        await room.press(BRAM, board.message_id, vote(board, KLIMAAT, 1))
+        await room.board_counts(board.message_id, Klimaat=(0, 1, 0, 1))
+    finally:
+        await stop_bot(app)
+    app = await start_bot(fake, data)
+    try:
+        private = Buyer(fake, ANNA)
+        await private.say("/verwijder", expect="Wat wil je verwijderen")
+        await private.tap("Al mijn gegevens", expect="Weet je zeker")
+        await private.tap("Ja, verwijderen", expect="Al je gegevens zijn verwijderd")
+        await room.board_counts(board.message_id, Klimaat=(0, 1, 0, 0))
     finally:
         await stop_bot(app)
     assert all_ok(fake)

@@ -189,3 +189,28 @@ def test_a_group_board_is_edited_at_most_every_four_seconds_a_private_scan_every
     group_interval = refresh_interval(key_for_chat(-100123))
     assert 60 / group_interval <= 20 * 0.75  # Telegram's 20 a minute, with a quarter to spare
     assert refresh_interval(key_for_chat(42)) == 1.0
+
+
+def test_forgetting_also_cleans_records_stored_before_choices_were_private(
+    flow: TeamChecks, memory: Memory
+) -> None:
+    old_choice = {
+        "id": "ab12cd",
+        "starter_id": ANNA,
+        "subject": "",
+        "options": [{"name": "Catering & koffie", "themes": [["x", "Eigen thema"]]}],
+    }
+    old_check = {
+        "id": "cd34ef",
+        "chat_key": "tg-group--4",
+        "starter_id": ANNA,
+        "themes": [["x", "Eigen thema"]],
+        "votes": {str(BRAM): {"x": 2}},
+        "closed": True,
+        "source": "Catering & koffie",
+    }
+    memory.groups["tg-group--4"] = {"teamcheck": 1, "checks": [old_check], "choice": None}
+    memory.groups["tg-group--5"] = {"teamcheck": 1, "checks": [], "choice": old_choice}
+    flow.forget_person(ANNA)
+    assert "Catering" not in repr(memory.groups)
+    assert "Eigen thema" not in repr(memory.groups)

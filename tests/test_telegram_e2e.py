@@ -17,8 +17,11 @@ import docx
 import httpx
 import pytest
 
+from flows.engine import Conversation
+from storage import Store
+from tests.driver import CATERING, SKIP, default_answer, presses
 from tests.fakes import FakeBotApi
-from tests.telegram_buyer import TOKEN, Buyer, start_bot, stop_bot
+from tests.telegram_buyer import PROGRESS, TOKEN, Buyer, start_bot, stop_bot
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,73 +39,54 @@ async def http_bot(fake: FakeBotApi, tmp_path: Path) -> AsyncIterator[FakeBotApi
     await stop_bot(app)
 
 
-async def play_to_the_end(b: Buyer) -> None:
-    assert "Hoe noem je" in await b.say("/start")
-    assert "Om welk facilitair" in await b.say('Catering <hoofdkantoor> & "2027" 🌱')
-    await b.tap("Catering")
-    await b.say("Gemeente Zwolle")
-    assert "Wat is die ambitie" in await b.tap("Ja")
-    await b.say("In 2030 klimaatneutraal")
-    await b.say("Contract loopt af; weinig zicht op herkomst.")
-    await b.say("Facilitair manager, OR, medewerkers")
-    await b.tap("Overslaan ⏭")
-    await b.tap("Overslaan ⏭")
-    await b.say("Vier grote cateraars")
-    assert "meest risicovol" in await b.tap("Complex")
-    await b.say("Koffie en cacao *kinderarbeid*")
-    await b.tap("Risicoanalyse plus plan")
-    await b.say("Kinderarbeid bij cacao")
-    await b.tap("Nee")
-    for theme in ("Klimaat", "Circulariteit", "Social return"):
-        await b.tap(theme)
-    await b.tap("Samenwerking")
-    await b.tap("Gedragsverandering")
-    assert "volgorde" in await b.tap("Klaar")
-    await b.tap("Circulariteit")
-    await b.tap("Klaar")
-    await b.say("2030")
-    assert "Circulariteit" in await b.tap("3 · Ambitieus")
-    await b.say("80% hergebruik in 2028")
-    await b.tap("MKI-score")
-    await b.tap("3 · Ambitieus")
-    await b.say("Halvering CO2 per maaltijd")
-    await b.tap("Aandeel hernieuwbare energie (%)")
-    await b.tap("2 · Significant")
-    await b.tap("Overslaan ⏭")
-    await b.tap("Overslaan ⏭")
-    await b.tap("1 · Basis")
-    await b.tap("Overslaan ⏭")
-    await b.tap("Overslaan ⏭")
-    await b.tap("0 · Geen")
-    for label in (
-        "Ervaring en capaciteit",
-        "Sturen op de ambitie",
-        "Samen aan de ambitie",
-        "Koploper in de branche",
-        "Een proactieve houding",
-    ):
-        if label.startswith("Sturen"):
-            await b.tap("Hoge knip")
-        await b.tap(label)
-        await b.tap("Klaar")
-    for level in ("Hoog", "Hoog", "Gemiddeld", "Hoog", "Gemiddeld"):
-        await b.tap(level)
-    await b.tap("Transactioneel")
-    await b.say("Plan voor minder verspilling")
-    await b.say("Alles met keurmerk, 5% social return")
-    await b.tap("Ja")
-    assert "Mijn voorstel voor je ambitie" in await b.tap("Ja")
-    await b.tap("Overslaan ⏭")
-    await b.say("CO2 per maaltijd")
-    await b.tap("Elk kwartaal")
-    await b.tap("Bij gunning")
-    await b.tap("Klaar")
-    assert "alle vragen" in await b.say("De contractmanager", expect="alle vragen")
+STORY = {
+    **CATERING,
+    "naam": 'Catering <hoofdkantoor> & "2027" 🌱',
+    "org_ambitie_bestaat": True,
+    "ontwikkelingen": SKIP,
+    "eerdere_tenders": SKIP,
+    "ketencomplexiteit": "complex",
+    "keten_risicoschakels": "Koffie en cacao *kinderarbeid*",
+    "doel[klimaat]": "Halvering CO2 per maaltijd",
+    "indicator[social_return]": SKIP,
+    "belang_leverancier": "hoog",
+    "belang_product": "hoog",
+    "risico_complexiteit": "gemiddeld",
+    "bijdrage_ambitie": "hoog",
+    "intensiteit_contractmanagement": "gemiddeld",
+    "ambitie_eigen": SKIP,
+}
 
 
-async def test_full_preparation_with_summary_photo_and_word(http_bot: FakeBotApi) -> None:
+async def play_to_the_end(b: Buyer, data: Path) -> None:
+    """Answer whatever the flow asks, by pressing buttons where there are any (STORY, else a
+    default per kind), reading from the store which question is open."""
+    user = f"tg-{b.user_id}"
+    reader = Conversation(Store(data), buttons=True)
+    await b.say("/start")
+    for _ in range(500):
+        where = reader.position(user)
+        if where.slot is None:
+            break
+        sid, qid = where.slot.id, where.slot.question.id
+        value = STORY.get(sid, STORY.get(qid, default_answer(where.slot, where.choices)))
+        after = {**where.answers, sid: value} if value is not SKIP else dict(where.answers)
+        skipped = {*where.skipped, sid}
+        finishing = all(s.id in after or s.id in skipped for s in reader.spec.slots(after))
+        for press in presses(where.slot, where.choices, value, reader.texts):
+            expect = "" if finishing else PROGRESS
+            if press.label is not None:
+                await b.tap(press.label, "" if press.edits else expect, edit=press.edits)
+            else:
+                await b.say(str(press.text), expect)
+    assert reader.position(user).mode == "finished"
+
+
+async def test_full_preparation_with_summary_photo_and_word(
+    http_bot: FakeBotApi, tmp_path: Path
+) -> None:
     b = Buyer(http_bot, 501)
-    await play_to_the_end(b)
+    await play_to_the_end(b, tmp_path / "data")
     mark = http_bot.mark()
     assert "Samenvatting" in await b.say("/samenvatting", expect="Samenvatting")
     photo = await http_bot.await_call("sendPhoto", 501, after=mark)

@@ -18,9 +18,10 @@ from bot.console import Console
 from flows.engine import Conversation
 from flows.report.summary import chat_summary
 from storage import Store, atomic
-from tests.driver import EXAMPLES, full_script
+from tests.driver import lines_to
 from tests.test_cli import run
 
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 NOT_SAVED = "NIET bewaard"
 
 
@@ -84,7 +85,7 @@ def test_a_disk_that_fills_up_mid_chat_loses_nothing_acknowledged(tmp_path: Path
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (1500, 1500))
 
-    script = "\n".join(full_script()[:20]) + "\n"
+    script = "\n".join(lines_to("doeljaar")) + "\n"
     result = subprocess.run(
         [sys.executable, "-m", "bot.cli", "chat", "--data-dir", "data", "--user", "gus"],
         cwd=tmp_path,
@@ -130,7 +131,7 @@ def test_deleting_all_my_data_removes_my_documents_only(tmp_path: Path) -> None:
         run(["chat", "--data-dir", "data", "--user", user], tmp_path, "Zelfde naam\n/download\n")
     docs = tmp_path / "inkoopkompas-documenten"
     assert sorted(p.name for p in docs.iterdir()) == ["dirk", "els"]
-    delete = run(["chat", "--data-dir", "data", "--user", "dirk"], tmp_path, "/verwijder\n2\n1\n")
+    delete = run(["chat", "--data-dir", "data", "--user", "dirk"], tmp_path, "/verwijder\n2\nja\n")
     assert delete.returncode == 0, delete.stderr
     assert sorted(p.name for p in docs.iterdir()) == ["els"]
 

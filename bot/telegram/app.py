@@ -40,7 +40,7 @@ from bot import render_pool
 from bot.config import Settings
 from bot.logging_setup import setup_logging
 from bot.telegram.contract import register_contract
-from bot.telegram.group import register_group_handlers
+from bot.telegram.group import register_group_handlers, register_group_help
 from bot.telegram.handlers import PrivateChat
 from bot.wiring import StorageProblem, open_store
 from flows.engine import Conversation
@@ -99,12 +99,14 @@ def build_application(
     app.add_handler(TypeHandler(Update, chat.gate), group=-1)
     private = filters.ChatType.PRIVATE
     new = filters.UpdateType.MESSAGE
+    # hook: contract phase (bot/telegram/contract.py): /koppel in groups and "c:" reminder
+    # buttons, before the team check's catch-all for group commands.
+    register_contract(app, store, conversation)
     # Team ambition check (bot/telegram/group.py): registered first so its commands and its
     # "g:" buttons are answered there, before the private chat's catch-all handlers.
-    # The contract phase first: its group command (/koppel) must not reach the team check's
-    # group help, which answers every other command in a group.
-    register_contract(app, store, conversation)  # hook: contract phase (bot/telegram/contract.py)
-    chat.forget = register_group_handlers(app, store).forget_person
+    checks = register_group_handlers(app, store)
+    chat.forget = checks.forget_person
+    register_group_help(app, checks)  # after every group command, before the catch-all
     app.add_handler(MessageHandler(new & filters.COMMAND, chat.on_command))
     app.add_handler(MessageHandler(private & filters.UpdateType.EDITED_MESSAGE, chat.on_edited))
     app.add_handler(MessageHandler(new & private & filters.TEXT & ~filters.COMMAND, chat.on_text))

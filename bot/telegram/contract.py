@@ -41,6 +41,9 @@ from storage import Store
 log = logging.getLogger(__name__)
 AGENDA_KEY = "contract-agenda"
 RETRY_SECONDS = 15 * 60
+# APScheduler drops a job that starts more than a second late (its default grace time); a slow
+# start-up or a busy moment must delay a reminder, never lose it.
+LATE_IS_FINE: dict[str, Any] = {"misfire_grace_time": None, "coalesce": True}
 Context = ContextTypes.DEFAULT_TYPE
 App = Application[Any, Any, Any, Any, Any, Any]
 
@@ -136,7 +139,9 @@ class ContractBot:
         if when is None:
             return None
         delay = max((when - self.cal.now()).total_seconds(), 0.0)
-        queue.run_once(self._fire, delay, data=(user_key, tender_id), name=name)
+        queue.run_once(
+            self._fire, delay, data=(user_key, tender_id), name=name, job_kwargs=LATE_IS_FINE
+        )
         return delay
 
     async def reschedule_all(self, context: Context | None = None) -> int:
@@ -179,7 +184,11 @@ class ContractBot:
                     await asyncio.to_thread(self._unmark, user_key, tender_id, numbers)
                 if context.job_queue is not None:
                     context.job_queue.run_once(
-                        self._fire, RETRY_SECONDS, data=job.data, name=job.name
+                        self._fire,
+                        RETRY_SECONDS,
+                        data=job.data,
+                        name=job.name,
+                        job_kwargs=LATE_IS_FINE,
                     )
                 return
         self.schedule_one(user_key, tender_id, contract)
@@ -281,11 +290,12 @@ class ContractBot:
         """Reminder buttons: they name their tender, so they work whichever tender is active."""
         query = update.callback_query
         chat = self.app.bot_data.get("private_chat")
-        if query is None or chat is None or not query.data:
+        if query is None or chat is None:
             return
-        _, what, tender_id = [*query.data.split(":", 2), "", ""][:3]
-        if what not in ("m", "l", "x"):
-            await Sender(context.bot).answer_callback(query, None)
+        _, what, tender_id = [*(query.data or "").split(":", 2), "", ""][:3]
+        if not (query.data or "").startswith("c:") or what not in ("m", "l", "x"):
+            # PTB hands a press without data to every pattern handler: the chat's stale toast.
+            await chat.on_callback(update, context)
             return
         if what == "m":
             event = Event.cmd("meting", tender_id)
@@ -336,6 +346,8 @@ def register_contract(
     app.add_handler(CallbackQueryHandler(bot.on_button, pattern=r"^c:"))
     app.add_handler(CommandHandler("koppel", bot.on_link, filters=~filters.ChatType.PRIVATE))
     if app.job_queue is not None:
-        app.job_queue.run_once(bot.reschedule_all, 0, name="contract:start")
+        app.job_queue.run_once(
+            bot.reschedule_all, 0, name="contract:start", job_kwargs=LATE_IS_FINE
+        )
     app.bot_data["contract"] = bot
     return bot

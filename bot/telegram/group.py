@@ -48,6 +48,7 @@ from telegram.ext import (
     CommandHandler,
     ContextTypes,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
@@ -154,11 +155,13 @@ def _label(text: str) -> str:
 
 def board_markup(check: TeamCheck, t: TeamTexts) -> InlineKeyboardMarkup | None:
     """Per theme a row with its number and name (a tap tells you your own vote), and under it
-    a row 0-3; the name gets a whole row so it is readable on a phone."""
+    a row 0-3; the name gets a whole row so it is readable on a phone. In a private scan the
+    only voter sees their own level ticked."""
     if check.closed:
         return None
     rows: list[list[InlineKeyboardButton]] = []
-    for index, (_, label) in enumerate(check.themes):
+    mine = check.mine(check.starter_id) if check.private else {}
+    for index, (value, label) in enumerate(check.themes):
         rows.append(
             [
                 InlineKeyboardButton(
@@ -168,7 +171,10 @@ def board_markup(check: TeamCheck, t: TeamTexts) -> InlineKeyboardMarkup | None:
         )
         rows.append(
             [
-                InlineKeyboardButton(str(level), callback_data=vote_data(check.id, index, level))
+                InlineKeyboardButton(
+                    f"✓ {level}" if mine.get(value) == level else str(level),
+                    callback_data=vote_data(check.id, index, level),
+                )
                 for level in range(4)
             ]
         )
@@ -361,9 +367,12 @@ class GroupChecks:
             self.shown.clear()
         self.shown[key] = (message_id, text)
 
+    async def note_loop(self, update: Update, context: Context) -> None:
+        """Remember the bot's event loop, so a deletion in a worker thread can redraw boards."""
+        self.loop = asyncio.get_running_loop()
+
     async def run(self, fn: Callable[..., Any], *args: Any) -> Any:
         """A workflow step in a worker thread: the store waits for the disk, the bot need not."""
-        self.loop = asyncio.get_running_loop()
         return await asyncio.to_thread(fn, *args)
 
     # -- /ambitiecheck ---------------------------------------------------------------------------
@@ -437,7 +446,8 @@ class GroupChecks:
         pending = await self.run(self.flow.pending_choice, key, choice_id, user.id)
         sender = Sender(context.bot)
         if pending.choice is None:
-            await sender.text(user.id, self.t.html("message.choice_stale"))
+            key = "toast.choice_denied" if pending.status == "denied" else "message.choice_stale"
+            await sender.text(user.id, self.t.html(key))
             return
         await self.send_choice(sender, user.id, pending.choice, user.id, group_chat=group_chat)
 
@@ -527,7 +537,10 @@ class GroupChecks:
         if check is None or check.id != press.ident or check.closed:
             await sender.answer_callback(query, self.t.plain("toast.closed"))
         elif press.kind == "mine":
-            await sender.answer_callback(query, my_votes_toast(check, user_id, self.t))
+            # An alert, not a toast: a list of up to twelve levels needs time to read.
+            text = my_votes_toast(check, user_id, self.t)
+            with contextlib.suppress(TelegramError):
+                await with_retries(lambda: query.answer(text, show_alert=True), "answerCallback")
         elif 0 <= press.index < len(check.themes):
             await sender.answer_callback(query, theme_toast(check, press.index, user_id, self.t))
         else:
@@ -801,8 +814,7 @@ class GroupChecks:
         """Remove every team-check record naming this person: their private scan, their votes
         in every group, pending choices and checks built on their own tender's themes. For the
         private "delete all my data" path; synchronous, to run in a worker thread. The boards
-        are then redrawn on the bot's event loop (known once any team-check update was handled;
-        before that, at the next vote)."""
+        are then redrawn on the bot's event loop."""
         forgotten = self.flow.forget_person(user_id, [scan_key(user_id)])
         loop = self.loop
         if loop is not None and not loop.is_closed():
@@ -824,8 +836,9 @@ def register_group_handlers(
     texts: TeamTexts | None = None,
 ) -> GroupChecks:
     """Add the team check's handlers; call before the private chat's catch-all handlers so
-    these commands, every command in a group and the `g:` buttons are answered here first."""
+    these commands and the `g:` buttons are answered here first."""
     checks = GroupChecks(app, store, texts)
+    app.add_handler(TypeHandler(Update, checks.note_loop), group=-2)
     new = filters.UpdateType.MESSAGE
     groups = filters.ChatType.GROUPS
     private = filters.ChatType.PRIVATE
@@ -839,7 +852,16 @@ def register_group_handlers(
     app.add_handler(CommandHandler("uitslag", checks.on_close_command, filters=new))
     app.add_handler(CommandHandler("download", checks.on_download, filters=new & groups))
     app.add_handler(CommandHandler("verwijder", checks.on_delete, filters=new & groups))
-    app.add_handler(MessageHandler(new & groups & filters.COMMAND, checks.on_group_command))
     app.add_handler(CallbackQueryHandler(checks.on_callback, pattern=r"^g:"))
     app.bot_data["group_checks"] = checks
     return checks
+
+
+def register_group_help(
+    app: Application[Any, Any, Any, Any, Any, Any], checks: GroupChecks
+) -> None:
+    """The short group help for every other command in a group. Call after every handler of a
+    command meant for groups and before the private chat's catch-all, which would otherwise
+    answer with the private chat's redirect."""
+    commands = filters.UpdateType.MESSAGE & filters.ChatType.GROUPS & filters.COMMAND
+    app.add_handler(MessageHandler(commands, checks.on_group_command))

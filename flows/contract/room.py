@@ -121,17 +121,17 @@ class ContractRoom:
     def register(self, conversation: Conversation) -> None:
         """Add the contract commands and this room to a conversation (both channels call this)."""
         self.conversation = conversation
-        start = conversation.commands["start"]
-        conversation.commands.update(
-            {
-                "contract": self.cmd_contract,
-                "meting": self.cmd_measure,
-                "voortgang": self.cmd_progress,
-                "herinnering": self.cmd_reminders,
-                REMINDER_BUTTON: self.cmd_reminder_button,
-                "start": lambda s, arg: self._with_due(s, start(s, arg)),
-            }
-        )
+        start = conversation.handler("start")
+        commands: dict[str, Callable[[Session, str], Reply]] = {
+            "contract": self.cmd_contract,
+            "meting": self.cmd_measure,
+            "voortgang": self.cmd_progress,
+            "herinnering": self.cmd_reminders,
+            REMINDER_BUTTON: self.cmd_reminder_button,
+            "start": lambda s, arg: self._with_due(s, start(s, arg)),
+        }
+        for name, handler in commands.items():
+            conversation.register(name, handler)
         conversation.rooms[ROOM] = self.on_event
 
     def _labels(self, s: Session) -> dict[str, str]:
@@ -146,7 +146,7 @@ class ContractRoom:
 
     @staticmethod
     def contract(s: Session) -> dict[str, Any] | None:
-        value = s.tstate.get(CONTRACT_KEY)
+        value = s.extra(CONTRACT_KEY)
         return copy.deepcopy(value) if isinstance(value, dict) else None
 
     def _store(self, s: Session, contract: dict[str, Any], *, measured: bool = False) -> None:
@@ -192,7 +192,7 @@ class ContractRoom:
         )
 
     def _again(self, s: Session, *before: str) -> Reply:
-        dialog = dict(s.tstate.get(DIALOG) or {})
+        dialog = dict(s.extra(DIALOG) or {})
         return Reply((*(Message(t) for t in before if t), self._prompt(s, dialog)))
 
     # -----------------------------------------------------------------------------------------
@@ -200,7 +200,7 @@ class ContractRoom:
 
     def on_event(self, s: Session, event: Event) -> Reply | None:
         """Events while a contract dialog is open; None hands the event back to the conversation."""
-        dialog = s.tstate.get(DIALOG)
+        dialog = s.extra(DIALOG)
         if s.tender is None or not isinstance(dialog, dict):
             self._leave(s)
             return None

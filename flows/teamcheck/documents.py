@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import statistics
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -20,14 +21,25 @@ def _date(check: TeamCheck) -> str:
         return stamp
 
 
+def middle_half(votes: Sequence[int]) -> tuple[float, float]:
+    """Where the middle half of a theme's votes lie (first to third quartile). Lowest to
+    highest would cover 0-3 on every theme as soon as a large team has one outlier each way;
+    the extremes are named in the result text instead."""
+    if len(votes) < 2:
+        only = float(votes[0]) if votes else 0.0
+        return only, only
+    low, _, high = statistics.quantiles(votes, n=4, method="inclusive")
+    return low, high
+
+
 def chart_png(result: TeamResult, t: TeamTexts) -> bytes:
-    """The shared Ambitieweb: median per theme, lowest to highest vote as the orange band.
-    A theme without votes sits at 0 with no band; the text says it had no votes."""
+    """The shared Ambitieweb: median per theme, the middle half of the votes as the orange
+    band. A theme without votes sits at 0 with no band; the text says it had no votes."""
     from flows.report.chart import ambitieweb_png  # matplotlib: only where a chart is made
 
     check = result.check
     points = [(tally.label, tally.median or 0.0) for tally in result.tallies]
-    ranges = [(float(tally.low or 0), float(tally.high or 0)) for tally in result.tallies]
+    ranges = [middle_half(tally.votes) for tally in result.tallies]
     return ambitieweb_png(
         points,
         title=t.plain("chart.title", subject=check.subject),
@@ -63,7 +75,7 @@ def result_docx(result: TeamResult, png: bytes | None, t: TeamTexts) -> bytes:
         doc.add_paragraph(clean(t.plain("docx.subject", subject=check.subject)))
     else:
         doc.add_paragraph(clean(t.plain("docx.no_subject")))
-    if check.source:
+    if check.source and check.private:  # a tender's name never goes to a group
         doc.add_paragraph(clean(t.plain("docx.source", source=check.source)))
     doc.add_paragraph(clean(t.plain("docx.date", date=_date(check))))
     doc.add_paragraph(clean(t.plain("docx.voters", voters=result.voters)))

@@ -419,7 +419,7 @@ class ChatChecks:
             self.choice, changed = None, True
         kept = []
         for check in self.checks:
-            if check.from_tender and check.starter_id == person:
+            if (check.from_tender or check.source) and check.starter_id == person:
                 changed = True
                 continue
             if check.names(person):

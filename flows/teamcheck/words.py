@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import functools
-import math
 from typing import Any
 
 from flows.advice import Placement
@@ -12,7 +11,7 @@ from flows.prompting import plain
 from flows.teamcheck.model import TeamCheck, TeamResult, level_text
 from flows.texts import Texts, prompts_dir
 
-BAR_WIDTH = 6
+BAR_BLOCKS = 8
 TOAST_MAX = 200
 
 REQUIRED_KEYS = (
@@ -166,12 +165,12 @@ def team_texts() -> TeamTexts:
     return TeamTexts()
 
 
-def bar(count: int, top: int) -> str:
-    """A small bar for a count, as long relative to the largest count on the board as fits a
-    phone line; a single vote still shows a block."""
-    if count <= 0 or top <= 0:
+def bar(count: int, total: int) -> str:
+    """A small bar for a level's share of a theme's votes: the four bars of a theme add up to
+    about eight blocks, so the line fits a phone however many vote. A single vote still shows."""
+    if count <= 0 or total <= 0:
         return ""
-    return "▮" * max(1, math.ceil(count / top * BAR_WIDTH))
+    return "▮" * max(1, round(count / total * BAR_BLOCKS))
 
 
 def board_text(check: TeamCheck, t: TeamTexts) -> str:
@@ -185,11 +184,9 @@ def board_text(check: TeamCheck, t: TeamTexts) -> str:
         lines.append(t.html("board.closed"))
     else:
         lines.append(t.html("board.intro_private" if check.private else "board.intro_group"))
-    tallies = check.tallies()
-    top = max((n for tally in tallies for n in tally.counts), default=0)
+    lines.append("")
     mine = check.mine(check.starter_id)
-    for number, tally in enumerate(tallies, start=1):
-        lines.append("")
+    for number, tally in enumerate(check.tallies(), start=1):
         if check.private:
             lines.append(
                 t.html(
@@ -204,7 +201,7 @@ def board_text(check: TeamCheck, t: TeamTexts) -> str:
             t.html("board.theme_group", number=number, label=tally.label, votes=tally.count)
         )
         if tally.count:
-            bars = [(level, n, bar(n, top)) for level, n in enumerate(tally.counts)]
+            bars = [(level, n, bar(n, tally.count)) for level, n in enumerate(tally.counts)]
             lines.append(t.html("board.bars", bars=bars))
     if not check.private:
         lines += ["", t.html("board.voters", voters=check.voters)]

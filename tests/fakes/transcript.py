@@ -76,13 +76,14 @@ def transcript(fake: FakeBotApi, chat_id: int) -> str:
     return f"<!doctype html><meta charset=utf-8><style>{STYLE}</style>\n{body}\n"
 
 
-async def _main(out: Path) -> None:
-    with tempfile.TemporaryDirectory() as scratch:
-        tg = await start_harness(Path(scratch) / "data")
-        await play_tender(tg)
-        out.write_text(transcript(tg.fake, USER), encoding="utf-8")
-        await tg.app.shutdown()
+async def _play(scratch: Path) -> str:
+    tg = await start_harness(scratch / "data")
+    await play_tender(tg)
+    await tg.app.shutdown()
+    return transcript(tg.fake, USER)
 
 
 if __name__ == "__main__":
-    asyncio.run(_main(Path(sys.argv[1] if len(sys.argv) > 1 else "transcript.html")))
+    with tempfile.TemporaryDirectory() as scratch:
+        page = asyncio.run(_play(Path(scratch)))
+    Path(sys.argv[1] if len(sys.argv) > 1 else "transcript.html").write_text(page, "utf-8")
