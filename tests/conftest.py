@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from flows.engine import Conversation
 from flows.report.summary import chat_summary
 from storage import Store
 from tests.driver import Driver
+from tests.fakes.harness import Harness, start_harness
 
 
 @pytest.fixture
@@ -27,6 +29,16 @@ def typed(store: Store) -> Driver:
 def tapped(store: Store) -> Driver:
     """A buyer in Telegram: options are buttons."""
     return Driver(Conversation(store, buttons=True, summarizer=chat_summary), "tg-1")
+
+
+@pytest.fixture
+async def tg(tmp_path: Path) -> AsyncIterator[Harness]:
+    """The Telegram bot on the in-process fake Bot API; at the end, every call it made must have
+    been accepted by the fake (which refuses what Telegram refuses)."""
+    harness = await start_harness(tmp_path / "data")
+    yield harness
+    await harness.app.shutdown()
+    assert harness.request.problems == []
 
 
 # `make test-fast` leaves these out (marked `slow`): subprocesses, real HTTP, SIGKILL campaigns,
