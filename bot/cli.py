@@ -41,9 +41,21 @@ def build_parser() -> argparse.ArgumentParser:
     telegram = sub.add_parser("telegram", help="start de Telegram-bot (long polling)")
     telegram.add_argument("--data-dir", type=Path, help="waar de antwoorden bewaard worden")
 
+    doctor = sub.add_parser("doctor", help="controleer instellingen, gegevensmap en token")
+    doctor.add_argument("--data-dir", type=Path, help="de gegevensmap om te controleren")
+
+    export = sub.add_parser("export", help="alle gegevens van een persoon naar een bestand")
+    export.add_argument("--user", required=True, help="de gebruikerssleutel, bijv. tg-12345")
+    export.add_argument("-o", "--output", type=Path, required=True, help="het doelbestand (JSON)")
+    export.add_argument("--data-dir", type=Path, help="waar de antwoorden bewaard worden")
+
+    imp = sub.add_parser("import", help="de gegevens van een persoon uit een exportbestand")
+    imp.add_argument("file", type=Path, help="een bestand van inkoopkompas export")
+    imp.add_argument("--data-dir", type=Path, help="waar de antwoorden bewaard worden")
+
     render = sub.add_parser("render", help="maak documenten van een antwoordenbestand (YAML)")
     render.add_argument("answers", type=Path, help="het antwoordenbestand")
-    render.add_argument("--format", choices=("docx", "md", "png", "txt"), default="docx")
+    render.add_argument("--format", choices=("docx", "md", "png", "txt", "json"), default="docx")
     render.add_argument("-o", "--output", type=Path, required=True, help="het doelbestand")
     return parser
 
@@ -55,6 +67,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "chat":
             settings = load_settings(data_dir=args.data_dir)
             return run_chat(settings, args.user, args.out_dir)
+        if args.command == "doctor":
+            from bot import doctor
+
+            return doctor.main(args.data_dir)
+        if args.command in ("export", "import"):
+            from bot import portability
+
+            return portability.main(args)
         if args.command == "telegram":
             settings = load_settings(data_dir=args.data_dir, need_token=True)
             from bot.telegram.app import run_polling

@@ -29,6 +29,7 @@ class Settings:
     token: str | None = None
     api_base_url: str | None = None
     allowed_users: frozenset[int] | None = None
+    operator_chat: int | None = None
 
     def __repr__(self) -> str:
         return (
@@ -82,8 +83,12 @@ def load_settings(
                 "gescheiden door komma's"
             )
         allowed = frozenset(int(p) for p in parts)
+    operator = (env.get("INKOOPKOMPAS_OPERATOR_CHAT") or "").strip()
+    if operator and not re.fullmatch(r"-?\d+", operator):
+        raise ConfigError("INKOOPKOMPAS_OPERATOR_CHAT moet een numeriek chat-id zijn")
     return Settings(
         data_dir=directory,
+        operator_chat=int(operator) if operator else None,
         log_level=level,
         token=token,
         api_base_url=base_url,

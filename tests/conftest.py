@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,15 +18,46 @@ def store(tmp_path: Path) -> Store:
 
 
 @pytest.fixture
-def typed(store: Store) -> Iterator[Driver]:
+def typed(store: Store) -> Driver:
     """A buyer in the terminal: options are typed as numbers."""
     return Driver(Conversation(store, buttons=False, summarizer=chat_summary), "cli-test")
 
 
 @pytest.fixture
-def tapped(store: Store) -> Iterator[Driver]:
+def tapped(store: Store) -> Driver:
     """A buyer in Telegram: options are buttons."""
     return Driver(Conversation(store, buttons=True, summarizer=chat_summary), "tg-1")
+
+
+# `make test-fast` leaves these out (marked `slow`): subprocesses, real HTTP, SIGKILL campaigns,
+# stateful fuzzing and the few unit tests that take seconds. `make test` runs everything.
+SLOW_MODULES = {
+    "test_adversarial_fuzz.py",
+    "test_cli.py",
+    "test_contract_e2e.py",
+    "test_crash_script.py",
+    "test_engine_properties.py",
+    "test_fuzz.py",
+    "test_render_pool.py",
+    "test_storage_crash.py",
+    "test_teamcheck_e2e.py",
+    "test_telegram_e2e.py",
+    "test_terminal_edges.py",
+}
+SLOW_TESTS = {
+    "test_quarterly_over_two_years_is_exactly_eight_checkins",
+    "test_cleaned_text_is_always_accepted_and_read_back",
+    "test_rendering_in_threads_gives_the_same_images",
+    "test_a_file_size_limit_mid_write_leaves_the_good_document",
+    "test_an_alias_bomb_is_refused_quickly_and_cheaply",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        name = getattr(item, "originalname", None) or item.name
+        if item.path.name in SLOW_MODULES or name in SLOW_TESTS:
+            item.add_marker(pytest.mark.slow)
 
 
 # Hypothesis budgets. Tests that fix their own max_examples keep it; the stateful fuzzing in

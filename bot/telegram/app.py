@@ -29,6 +29,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot import render_pool
+from bot.alerts import error_handler
 from bot.config import Settings
 from bot.logging_setup import setup_logging
 from bot.telegram.contract import register_contract
@@ -91,6 +92,7 @@ def build_application(
     )
     app.add_handler(CallbackQueryHandler(chat.on_callback))
     app.add_error_handler(chat.on_error)
+    app.add_error_handler(error_handler(settings.operator_chat, settings.token))  # bot/alerts.py
     return app
 
 

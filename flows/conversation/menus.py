@@ -167,16 +167,28 @@ class Menus:
         return self.open(s, trigger, self._tender_page(s, menu_kind, page))
 
     def _tender_page(self, s: Session, menu_kind: MenuKind, page: int) -> Menu:
-        tenders = self.conv.repo.list_tenders(s.user_key)
-        pages = max(1, -(-len(tenders) // PAGE_SIZE))
-        page = min(max(page, 0), pages - 1)
-        shown = tenders[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+        shown, total = self._listing(s.user_key, max(page, 0) * PAGE_SIZE)
+        pages = max(1, -(-total // PAGE_SIZE))
+        if page >= pages:  # fewer tenders than when the menu was drawn
+            page = pages - 1
+            shown, total = self._listing(s.user_key, page * PAGE_SIZE)
+        page = max(page, 0)
         values = tuple(str(t["id"]) for t in shown)
         labels = tuple(self._tender_label(t) for t in shown)
         if menu_kind == "delete":
             values += (ALL,)
             labels += (self.texts("menu.delete_all"),)
         return Menu(menu_kind, values, labels, page=page, pages=pages)
+
+    def _listing(self, user_key: str, offset: int) -> tuple[list[dict[str, Any]], int]:
+        """One page of a person's tenders and how many there are, from the store's per-person
+        index where it has one (no tender file is read), else from the full list."""
+        page = getattr(self.conv.repo, "tender_page", None)
+        if page is not None:
+            metas, total = page(user_key, offset, PAGE_SIZE)
+            return list(metas), int(total)
+        tenders = self.conv.repo.list_tenders(user_key)
+        return tenders[offset : offset + PAGE_SIZE], len(tenders)
 
     def turn(self, s: Session, step: int) -> Reply:
         """Show the next or previous page in place of the current one."""
