@@ -17,7 +17,7 @@ import pytest
 from bot.console import Console
 from flows.engine import Conversation
 from flows.report.summary import chat_summary
-from storage import Store, atomic
+from storage import Store
 from tests.driver import lines_to
 from tests.test_cli import run
 
@@ -65,14 +65,14 @@ def test_an_answer_that_cannot_be_saved_is_not_acknowledged(
     def full(fd: int) -> None:
         raise OSError(code, os.strerror(code))
 
-    monkeypatch.setattr(atomic.os, "fsync", full)
+    monkeypatch.setattr("storage.atomic.os.fsync", full)
     out.truncate(0)
     chat.run(iter(["1\n"]))
     said = out.getvalue()
     assert NOT_SAVED in said
     assert os.strerror(code) in said
     assert "Je antwoord:" not in said
-    monkeypatch.setattr(atomic.os, "fsync", real_fsync)
+    monkeypatch.setattr("storage.atomic.os.fsync", real_fsync)
     assert "categorie" not in tender_answers(tmp_path / "data", "cli-fay")
     assert Store(tmp_path / "data").check() == []
 
