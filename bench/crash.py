@@ -139,6 +139,7 @@ class Shadow:
 
     def snapshot(self, key: str, into: Path) -> None:
         shutil.rmtree(into, ignore_errors=True)
+        self.store.flush()
         source = self.store.user_dir(key)
         if source.exists():
             shutil.copytree(source, into)
@@ -146,9 +147,11 @@ class Shadow:
     def restore(self, key: str, source: Path | None) -> None:
         """Make this buyer's shadow files equal to `source` (a snapshot or the real directory)."""
         target = self.store.user_dir(key)
+        self.store.flush()
         shutil.rmtree(target, ignore_errors=True)
         if source is not None and source.exists():
             shutil.copytree(source, target)
+        self.store.forget(key)
 
 
 def fingerprint(store: Store, key: str) -> Any:
@@ -465,7 +468,10 @@ class Lane:
         self.after_kill(buyer, flight)
 
     def after_kill(self, buyer: Buyer, flight: InFlight | None) -> None:
-        real = Store(self.data)
+        with Store(self.data) as real:
+            self.check_stored(buyer, flight, real)
+
+    def check_stored(self, buyer: Buyer, flight: InFlight | None, real: Store) -> None:
         broken = real.check()
         if broken:
             self.stats.unreadable_files += len(broken)
@@ -537,6 +543,7 @@ class Lane:
                 buyer = self.new_buyer()
             self.life(buyer)
         self.stderr.close()
+        self.shadow.store.close()
         return self.stats
 
 

@@ -130,18 +130,21 @@ def settle(fake: FakeBotApi, chat: int, mark: int, offered: float) -> float:
 
 def buyer_ours(fake: FakeBotApi, user: int, pacer: Pacer, run: Run) -> None:
     trace: list[tuple[str, str]] = []
+    pressed: Keyboard | None = None
     for step in PLAYBOOK:
         pacer.wait()
-        mark = len(fake.calls)
         if step[0] == "say":
+            mark = len(fake.calls)
             offered = time.monotonic()
             fake.send_text(user, user, step[1])
             trace.append(("say", step[1]))
         else:
             label = "Klaar" if step[0] == "done" else step[1]
-            message_id, data = fake.wait_for(
-                functools.partial(_button, fake, user, label), STEP_TIMEOUT_S
+            message_id, data, keyboard = fake.wait_for(
+                functools.partial(_button, fake, user, label, pressed), STEP_TIMEOUT_S
             )
+            pressed = keyboard
+            mark = len(fake.calls)
             offered = time.monotonic()
             fake.press(user, user, message_id, data)
             trace.append(("tap", data))
@@ -149,16 +152,25 @@ def buyer_ours(fake: FakeBotApi, user: int, pacer: Pacer, run: Run) -> None:
     run.trace[user] = trace
 
 
-def _button(fake: FakeBotApi, user: int, label: str) -> tuple[int, str] | None:
-    """The button with `label` on the chat's latest keyboard, once the bot has sent it."""
+Keyboard = tuple[int, tuple[tuple[str, str | None], ...]]
+
+
+def _button(
+    fake: FakeBotApi, user: int, label: str, pressed: Keyboard | None
+) -> tuple[int, str, Keyboard] | None:
+    """The button with `label` on the chat's latest keyboard, once the bot has answered the last
+    press: a keyboard exactly as it was when pressed is the old one, still about to change."""
     keyboards = [m for m in fake.bubbles(user) if any(d for _, d in m.buttons())]
     if not keyboards:
         return None
     message = keyboards[-1]
     buttons = message.buttons()
+    keyboard = (message.message_id, tuple(buttons))
+    if keyboard == pressed:
+        return None
     exact = [d for text, d in buttons if d and (text == label or text.endswith(" " + label))]
     found = exact or [d for text, d in buttons if d and label in text]
-    return (message.message_id, found[0]) if len(found) == 1 else None
+    return (message.message_id, found[0], keyboard) if len(found) == 1 else None
 
 
 def buyer_echo(

@@ -167,9 +167,10 @@ def write_results(results: dict[str, Any], path: Path) -> None:
     lines = [
         "# Benchmark results",
         "",
-        "Produced by `make bench` (`python -m bench.run`); every number below comes from that one",
-        "run. Reproduce with `BENCH_COMMIT=1 make bench` on a quiet machine (plain `make bench`",
-        "writes to `bench/out/`); the raw figures are in `results.json` next to this file.",
+        "Produced by `make bench` (`python -m bench.run`); every number below comes from one run",
+        "unless the notes at the end say otherwise. Reproduce with `BENCH_COMMIT=1 make bench` on a",
+        "quiet machine (plain `make bench` writes to `bench/out/`); the raw figures are in",
+        "`results.json` next to this file.",
         "",
         "## Machine",
         "",

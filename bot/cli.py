@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     render = sub.add_parser("render", help="maak documenten van een antwoordenbestand (YAML)")
     render.add_argument("answers", type=Path, help="het antwoordenbestand")
-    render.add_argument("--format", choices=("docx", "md", "png", "txt"), default="docx")
+    render.add_argument("--format", choices=("docx", "md", "png", "txt", "json"), default="docx")
     render.add_argument("-o", "--output", type=Path, required=True, help="het doelbestand")
     return parser
 

@@ -18,9 +18,56 @@ from typing import Any, Literal, cast
 import jinja2
 import yaml
 
+from flows.measures import SECTIONS
+
 Kind = Literal["text", "choice", "multi", "order", "level", "year", "yesno"]
 KINDS: tuple[Kind, ...] = ("text", "choice", "multi", "order", "level", "year", "yesno")
 Answers = Mapping[str, Any]
+
+# What a question means to the advice and the report. The rules read answers by role, never by
+# question id, so a question can be renamed or moved in flow.yaml without touching Python; the
+# kinds listed are the ones the rules can read.
+ROLES: Mapping[str, tuple[Kind, ...]] = {
+    "name": ("text",),
+    "category": ("choice",),
+    "organisation": ("text",),
+    "org_ambition": ("text",),
+    "value": ("choice",),
+    "duration": ("choice",),
+    "procedure": ("choice",),
+    "lots": ("choice",),
+    "budget": ("choice",),
+    "scopes": ("multi",),
+    "stakeholders": ("text",),
+    "chain": ("choice",),
+    "talks": ("yesno",),
+    "themes": ("multi",),
+    "priority": ("order",),
+    "year": ("year",),
+    "level": ("level",),
+    "goal": ("text",),
+    "indicator": ("choice", "text"),
+    "leaning": ("choice",),
+    "distinction": ("text",),
+    "minimum": ("text",),
+    "innovation": ("yesno",),
+    "roadmap": ("yesno",),
+    "own_ambition": ("text",),
+    "kpis": ("text",),
+    "owner": ("text",),
+}
+REQUIRED_ROLES = ("name", "category", "themes", "priority", "level")
+
+# Where an answer shows in the summary and the documents. Every question has one (its own or its
+# step's), and every renderer shows every tag, so a question added to any step is never lost.
+REPORT_TAGS = ("title", "card", "context", "themes", "partner", "collaboration", "monitoring")
+
+# What a chosen theme is in the tender: a quality of the bidder's offer, a property of the
+# procedure, an arrangement in the contract, or an action of the buyer's own organisation.
+THEME_ROUTES = ("bidder", "procedure", "contract", "intern")
+
+# Where a dream-partner wish can go in the tender (the advice explains when it cannot as worded).
+PARTNER_SECTIONS = SECTIONS
 
 
 class SpecError(ValueError):
@@ -84,6 +131,9 @@ class Question:
     repeat_for: str | None = None
     order_by: str | None = None
     export_as: str | None = None
+    role: str | None = None
+    report: str = "context"
+    label: str = ""
 
 
 @dataclass(frozen=True)
@@ -133,6 +183,20 @@ class FlowSpec:
 
     def step(self, step_id: str) -> Step:
         return next(s for s in self.steps if s.id == step_id)
+
+    @functools.cached_property
+    def roles(self) -> Mapping[str, Question]:
+        return {q.role: q for q in self.questions.values() if q.role}
+
+    def role(self, role: str) -> str | None:
+        """The id of the question that plays `role`, or None if this flow has none."""
+        q = self.roles.get(role)
+        return q.id if q else None
+
+    def by_role(self, answers: Answers, role: str, item: str | None = None) -> Any:
+        """The answer to the question playing `role` (for one theme if `item`), or None."""
+        q = self.roles.get(role)
+        return None if q is None else answers.get(slot_id(q.id, item))
 
     def items(self, source: str, answers: Answers, order_by: str | None = None) -> list[str]:
         """The chosen items of a multiple-choice answer, in the buyer's priority order if given."""
@@ -228,6 +292,7 @@ class _Builder:
         self.source = source
         self.env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
         self.seen: dict[str, Question] = {}
+        self.step_report = "context"
 
     def fail(self, where: str, message: str) -> SpecError:
         return SpecError(f"{self.source}: {where}: {message}")
@@ -246,6 +311,7 @@ class _Builder:
             counted = s.get("counted", True)
             if counted:
                 number += 1
+            self.step_report = self.tag(s.get("report", "context"), sid)
             questions = tuple(self.questions(s.get("questions") or [], sid, pillars))
             if not questions:
                 raise self.fail(sid, "een stap zonder vragen")
@@ -254,6 +320,7 @@ class _Builder:
             )
         if len({s.id for s in steps}) != len(steps):
             raise self.fail("steps", "dubbele stap-id")
+        self.check_roles()
         text_max = int((raw.get("limits") or {}).get("text_max", 2000))
         return FlowSpec(tuple(steps), levels, pillars, text_max, self.source)
 
@@ -320,6 +387,15 @@ class _Builder:
             str(k).lower(): self.template(str(v), where)
             for k, v in (raw.get("notes") or {}).items()
         }
+        role = raw.get("role")
+        if role is not None:
+            if role not in ROLES:
+                raise self.fail(where, f"onbekende role {role!r}; kies uit {', '.join(ROLES)}")
+            if kind not in ROLES[role]:
+                raise self.fail(where, f"role {role} vraagt een vraag van soort {ROLES[role]}")
+            if any(q.role == role for q in self.seen.values()):
+                raise self.fail(where, f"role {role} staat al bij een andere vraag")
+        self.check_choice_attrs(where, role, choices)
         question = Question(
             id=qid,
             kind=kind,
@@ -340,9 +416,35 @@ class _Builder:
             repeat_for=repeat_for,
             order_by=order_by,
             export_as=export_as,
+            role=role,
+            report=self.tag(raw.get("report", self.step_report), where),
+            # The formal name in documents; without one the id stands in, readable if not pretty.
+            label=str(raw.get("label") or qid.replace("_", " ").capitalize()),
         )
         self.seen[qid] = question
         return question
+
+    def tag(self, value: Any, where: str) -> str:
+        if value not in REPORT_TAGS:
+            raise self.fail(where, f"onbekende report {value!r}; kies uit {', '.join(REPORT_TAGS)}")
+        return str(value)
+
+    def check_choice_attrs(self, where: str, role: str | None, choices: Sequence[Choice]) -> None:
+        for c in choices:
+            route = c.attrs.get("route")
+            if role == "themes" and route not in THEME_ROUTES:
+                raise self.fail(
+                    where, f"thema {c.value!r} heeft route {route!r}; kies uit {THEME_ROUTES}"
+                )
+            section = c.attrs.get("advice")
+            if section is not None and section not in PARTNER_SECTIONS:
+                raise self.fail(where, f"keuze {c.value!r}: onbekende advice {section!r}")
+
+    def check_roles(self) -> None:
+        present = {q.role for q in self.seen.values()}
+        missing = [r for r in REQUIRED_ROLES if r not in present]
+        if missing:
+            raise self.fail("roles", f"geen vraag met role {', '.join(missing)}")
 
     def condition(self, raw: Any, where: str, repeat_for: str | None) -> Condition | None:
         if raw is None:

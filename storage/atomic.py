@@ -6,9 +6,10 @@ fsynced, and then ``os.replace`` swaps it in; after a crash at any instant the t
 the complete old file or the complete new one. The directory is fsynced afterwards because the
 rename lives in the directory, not in the file.
 
-The temporary name is fixed per target (``.<name>.tmp``) rather than random. That is safe because
-one process owns a data directory and serialises writes per file, and it lets a reader find and
-remove a leftover with one ``unlink`` instead of scanning the directory.
+Temporary names are unique per write (``.<name>.<pid>.<random>.tmp``), never truncated in place,
+and reads never touch them: a leftover of a killed process is removed by the owner's background
+scan, which skips names carrying its own pid, so no reader or second process can pull a file from
+under a write in progress.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 
 from tinydb.storages import Storage
 
-from storage.errors import CorruptFileError, StorageError
+from storage.errors import CorruptFileError, SaveFailed, StorageError
 
 Tables = dict[str, dict[str, dict[str, Any]]]
 
@@ -31,13 +32,19 @@ _DIR_MODE = 0o700
 
 
 def temp_path(path: Path) -> Path:
-    """Where the next version of ``path`` is written before it replaces ``path``."""
-    return path.with_name(f".{path.name}{TMP_SUFFIX}")
+    """A fresh name for the next version of ``path``, unique across processes and writes."""
+    return path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}{TMP_SUFFIX}")
 
 
 def is_temp_name(name: str) -> bool:
     """Whether a directory entry is a (possibly leftover) temporary file of ours."""
     return name.startswith(".") and name.endswith(TMP_SUFFIX)
+
+
+def temp_owner(name: str) -> int | None:
+    """The pid that wrote a temporary file, if its name says so."""
+    parts = name[: -len(TMP_SUFFIX)].rsplit(".", 2)
+    return int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else None
 
 
 def fsync_dir(directory: Path) -> None:
@@ -66,13 +73,14 @@ def make_dirs(directory: Path) -> None:
         fsync_dir(new_dir.parent)
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
+def atomic_write_bytes(path: Path, data: bytes, *, sync: bool = True) -> None:
     """Replace ``path`` with ``data`` so that a crash leaves either the old or the new file.
 
-    Exactly one ``os.replace`` per call; callers rely on that to make one save one write.
+    Exactly one ``os.replace`` per call. ``sync=False`` leaves flushing to one ``os.sync`` for a
+    whole batch (the journal still holds the data until then).
     """
     tmp = temp_path(path)
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
     try:
         try:
             fd = os.open(tmp, flags, _FILE_MODE)
@@ -83,38 +91,28 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             with open(fd, "wb", closefd=True) as handle:
                 handle.write(data)
                 handle.flush()
-                os.fsync(handle.fileno())
+                if sync:
+                    os.fsync(handle.fileno())
             os.replace(tmp, path)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
-        fsync_dir(path.parent)
+        if sync:
+            fsync_dir(path.parent)
     except OSError as exc:
-        raise StorageError(f"{path}: could not be saved ({exc.strerror or exc})") from exc
+        raise SaveFailed(str(path), exc) from exc
 
 
 def remove_file(path: Path) -> None:
-    """Remove ``path`` and any leftover temporary file for it, durably; missing is fine."""
-    removed = False
-    for victim in (path, temp_path(path)):
-        try:
-            os.unlink(victim)
-        except FileNotFoundError:
-            continue
-        removed = True
-    if removed:
-        fsync_dir(path.parent)
-
-
-def discard_leftover(path: Path) -> None:
-    """Delete the temporary file a crash may have left next to ``path``.
-
-    Only call this while holding the lock that serialises writes to ``path``: otherwise it could
-    pull the temporary file from under a write in progress.
-    """
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(temp_path(path))
+    """Remove ``path`` durably; missing is fine."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise SaveFailed(str(path), exc) from exc
+    fsync_dir(path.parent)
 
 
 def encode_tables(path: Path, tables: Tables) -> bytes:
@@ -143,6 +141,11 @@ def read_tables(path: Path) -> Tables | None:
         return None
     except OSError as exc:
         raise CorruptFileError(path, f"cannot be read ({exc.strerror or exc})") from exc
+    return read_tables_bytes(path, raw)
+
+
+def read_tables_bytes(path: Path, raw: bytes) -> Tables:
+    """Shape-check the bytes of a TinyDB file (``path`` only names it in errors)."""
     if not raw.strip():
         raise CorruptFileError(path, "file is empty")
     try:

@@ -7,6 +7,7 @@ program and say which one it is.
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 
@@ -57,3 +58,38 @@ class SchemaVersionError(StorageError):
 
     def __reduce__(self) -> tuple[type[SchemaVersionError], tuple[Path, int, int]]:
         return (type(self), (self.path, self.found, self.supported))
+
+
+class SaveFailed(StorageError):
+    """A write could not be made durable, so the caller must not acknowledge it.
+
+    ``kind`` names the cause a person can act on (``"full"``, ``"read-only"``, ``"denied"`` or
+    ``"other"``) so a channel can pick its wording without parsing ``strerror``. Nothing stored
+    before the failed write is touched by it.
+    """
+
+    kind: str
+
+    def __init__(self, what: str, exc: OSError) -> None:
+        self.kind = _KINDS.get(exc.errno or 0, "other")
+        super().__init__(f"{what}: could not be saved ({exc.strerror or exc})")
+
+
+class DataDirInUse(StorageError):
+    """Another live process owns the data directory; two owners would corrupt it."""
+
+    pid: int | None
+
+    def __init__(self, root: Path, pid: int | None) -> None:
+        self.pid = pid
+        owner = f"process {pid}" if pid else "another process"
+        super().__init__(f"{root}: in use by {owner}")
+
+
+_KINDS = {
+    errno.ENOSPC: "full",
+    errno.EDQUOT: "full",
+    errno.EROFS: "read-only",
+    errno.EACCES: "denied",
+    errno.EPERM: "denied",
+}

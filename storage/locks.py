@@ -1,27 +1,40 @@
-"""One lock per protected path, created on first use."""
+"""One lock per protected key, kept only while someone holds or waits for it."""
 
 from __future__ import annotations
 
 import threading
-from pathlib import Path
+from collections.abc import Hashable, Iterator
+from contextlib import contextmanager
 
 
-class PathLocks:
-    """Hands out the same ``threading.Lock`` for the same path.
+class KeyLocks:
+    """Serialises work per key (a person, a group chat) without remembering every key ever seen.
 
-    Entries are never dropped: a lock costs well under a hundred bytes, and removing one while
-    another thread may be about to take it would need more locking than it saves. Locks only
-    serialise threads of this process; the data directory is assumed to have a single owning
-    process.
+    An entry lives exactly as long as some thread holds or waits for its lock, so memory follows
+    the buyers active right now, not everyone the process has met.
     """
 
     def __init__(self) -> None:
         self._guard = threading.Lock()
-        self._locks: dict[Path, threading.Lock] = {}
+        self._locks: dict[Hashable, tuple[threading.Lock, int]] = {}
 
-    def __call__(self, path: Path) -> threading.Lock:
+    @contextmanager
+    def __call__(self, key: Hashable) -> Iterator[None]:
         with self._guard:
-            lock = self._locks.get(path)
+            lock, users = self._locks.get(key, (None, 0))
             if lock is None:
-                lock = self._locks[path] = threading.Lock()
-            return lock
+                lock = threading.Lock()
+            self._locks[key] = (lock, users + 1)
+        try:
+            with lock:
+                yield
+        finally:
+            with self._guard:
+                _, users = self._locks[key]
+                if users <= 1:
+                    del self._locks[key]
+                else:
+                    self._locks[key] = (lock, users - 1)
+
+    def __len__(self) -> int:
+        return len(self._locks)

@@ -4,59 +4,60 @@ Layout under ``root``::
 
     users/<safe user key>/user.json                 one per person
     users/<safe user key>/tenders/<tender id>.json  one per tender
+    users/<safe user key>/index.json                the person's tender metas (derived, rebuilt
+                                                    from the tender files when missing)
     groups/<safe chat key>.json                     one per group chat
+    journal.<n>.log                                 saves not yet checkpointed into the files
+    quarantine/...                                  files found unreadable, moved aside
+    .lock                                           the owning process's pid
 
-One file per tender is what keeps saving an answer cheap: a save touches only that tender's file,
-never a directory listing or another person's data, so its cost does not grow with the number of
-tenders stored.
+All files are plain JSON (the journal is JSON lines), so a backup is a copy of the directory.
 
-Concurrency model: one process owns a data directory (run one bot per directory). Within that
-process any thread may call any method; operations on one person (their ``user.json`` and all their
-tenders) are serialised by one lock, operations on one group chat by another. The per-person lock
-is coarser than per-file on purpose: it makes ``delete_user`` and a concurrent ``save_tender`` for
-the same person impossible to interleave into a half-deleted directory. Nothing is cached between
-calls: every read goes to the file, so a file restored by hand is seen at once, and there is no
-second copy of the data to keep correct.
+Concurrency model: one process owns a data directory (enforced by ``.lock``); inside it any thread
+may call any method. Operations on one person (their ``user.json`` and all their tenders) are
+serialised by one lock, operations on one group chat by another; different people never wait for
+each other except to share a journal sync. A save returns only once it is durable.
+
+Every record is checked on load (``storage.records``): a file that fails is moved to
+``quarantine/`` with one log line naming it, and the person carries on without it: one bad tender
+never blocks their others, nor deleting everything.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
-import shutil
 import threading
+import time
+import weakref
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from pathlib import Path
+from types import TracebackType
 from typing import Any, TypeVar
 
-from storage.atomic import (
-    TMP_SUFFIX,
-    AtomicJSONStorage,
-    Tables,
-    discard_leftover,
-    fsync_dir,
-    is_temp_name,
-    make_dirs,
-    remove_file,
-)
+from storage.atomic import Tables, encode_tables, is_temp_name, read_tables_bytes, temp_owner
 from storage.codec import (
     GROUP_TABLE,
     USER_TABLE,
     single_doc,
     single_doc_tables,
     tender_from_tables,
-    tender_meta,
     tender_tables,
 )
-from storage.errors import StorageError
+from storage.core import Core, attach, detach
+from storage.errors import CorruptFileError, SchemaVersionError, StorageError
 from storage.keys import check_tender_id, safe_key
-from storage.locks import PathLocks
+from storage.records import Rules
+from storage.schema import unstamp
 from storage.tender import Tender
 
+log = logging.getLogger("inkoopkompas.storage")
 _T = TypeVar("_T")
 
+CHECK_DELAY = 1.0
+CHECK_PAUSE = 0.001  # per person: a background check must not starve the buyers of the GIL
 USERS_DIR = "users"
 GROUPS_DIR = "groups"
 TENDERS_DIR = "tenders"
@@ -73,227 +74,352 @@ class Store:
 
     root: Path
 
-    def __init__(self, root: Path, *, clock: Callable[[], datetime] = _utc_now) -> None:
-        """Open (and create if missing) the data directory at ``root``.
+    def __init__(
+        self,
+        root: Path,
+        *,
+        clock: Callable[[], datetime] = _utc_now,
+        rules: Rules | None = None,
+    ) -> None:
+        """Open (and create if missing) the data directory at ``root``, taking its lock.
 
-        ``clock`` exists so tests can control ``"updated"`` without sleeping.
+        Raises :class:`~storage.errors.DataDirInUse` when another process owns it. Stores on the
+        same directory in one process share everything. ``clock`` exists so tests can control
+        ``"updated"`` without sleeping; ``rules`` adds checks that depend on the questions.
         """
-        self.root = Path(root).absolute()
-        self._users = self.root / USERS_DIR
-        self._groups = self.root / GROUPS_DIR
-        make_dirs(self._users)
-        make_dirs(self._groups)
-        self._locks = PathLocks()
+        self.root = Path(root)
+        self._core: Core = attach(self.root)
+        self._close = weakref.finalize(self, detach, self._core)
         self._clock = clock
+        self.rules = rules or Rules()
         self._stamp_lock = threading.Lock()
         self._last_stamp: datetime | None = None
-        self._ids_lock = threading.Lock()
-        self._issued_ids: set[str] = set()
+
+    def close(self) -> None:
+        """Checkpoint and release the directory once the last ``Store`` on it closes."""
+        self._close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def flush(self) -> None:
+        """Bring every JSON file up to date now (saves are durable without this)."""
+        self._core.checkpoint()
+
+    def forget(self, user_key: str) -> None:
+        """Drop what memory holds of a person, for a tool that has just replaced their files
+        (a restore), after :meth:`flush` so that no pending save of theirs overwrites them."""
+        user = _user_rel(user_key)
+        with self._core.locks(user):
+            self._core.forget(user)
 
     def user_dir(self, user_key: str) -> Path:
         """The directory holding everything stored for one person."""
-        return self._users / safe_key(user_key)
+        return self.root / _user_rel(user_key)
 
     def user_file(self, user_key: str) -> Path:
-        return self.user_dir(user_key) / USER_FILE
+        return self.root / _user_rel(user_key) / USER_FILE
 
     def tender_file(self, user_key: str, tender_id: str) -> Path:
-        return self.user_dir(user_key) / TENDERS_DIR / f"{check_tender_id(tender_id)}{SUFFIX}"
+        return self.root / _tender_rel(user_key, tender_id)
 
     def group_file(self, chat_key: str) -> Path:
-        return self._groups / f"{safe_key(chat_key)}{SUFFIX}"
-
-    def check(self) -> list[Path]:
-        """Every file under ``root`` that cannot be loaded, for one clear message at start-up.
-
-        Files written by a newer version count as unreadable too: this program cannot use them.
-        Also removes temporary files left behind by a crash, so they never pile up.
-        """
-        bad: list[Path] = []
-        for user_dir in _subdirs(self._users):
-            with self._locks(user_dir):
-                bad.extend(self._check_user_dir(user_dir))
-        for name in _listdir(self._groups):
-            if is_temp_name(name):
-                target = self._groups / name[1 : -len(TMP_SUFFIX)]
-                with self._locks(target):
-                    discard_leftover(target)
-            elif name.endswith(SUFFIX):
-                path = self._groups / name
-                with self._locks(path):
-                    bad.extend(_failures(path, partial(single_doc, table=GROUP_TABLE, path=path)))
-        return sorted(bad)
-
-    def _check_user_dir(self, user_dir: Path) -> list[Path]:
-        bad: list[Path] = []
-        user_path = user_dir / USER_FILE
-        discard_leftover(user_path)
-        bad.extend(_failures(user_path, partial(single_doc, table=USER_TABLE, path=user_path)))
-        tenders_dir = user_dir / TENDERS_DIR
-        for name in _listdir(tenders_dir):
-            if is_temp_name(name):
-                discard_leftover(tenders_dir / name[1 : -len(TMP_SUFFIX)])
-                continue
-            tender_id = _tender_id_from_name(name)
-            if tender_id is None:
-                continue
-            path = tenders_dir / name
-            decode = partial(tender_from_tables, path=path, tender_id=tender_id)
-            bad.extend(_failures(path, decode))
-        return bad
+        return self.root / _group_rel(chat_key)
 
     # people
 
     def get_user(self, user_key: str) -> dict[str, Any] | None:
-        path = self.user_file(user_key)
-        with self._user_lock(user_key):
-            tables = _load(path)
-        return None if tables is None else single_doc(tables, USER_TABLE, path=path)
+        """The person's document; ``None`` if there is none or it was unreadable (set aside)."""
+        rel = f"{_user_rel(user_key)}/{USER_FILE}"
+        with self._core.locks(_user_rel(user_key)):
+            return self._load(rel, self._user_doc(rel))
 
     def save_user(self, user_key: str, doc: dict[str, Any]) -> None:
-        path = self.user_file(user_key)
+        user = _user_rel(user_key)
         tables = single_doc_tables(USER_TABLE, doc, what=f"user {user_key!r}")
-        with self._user_lock(user_key):
-            _replace(path, tables, lambda t: single_doc(t, USER_TABLE, path=path))
+        with self._core.locks(user):
+            rel = f"{user}/{USER_FILE}"
+            self._write(rel, tables, self._user_doc(rel))
 
     def delete_user(self, user_key: str) -> None:
-        """Remove the person's file, all their tenders, and their directory, from disk."""
-        user_dir = self.user_dir(user_key)
-        with self._user_lock(user_key):
-            try:
-                shutil.rmtree(user_dir)
-            except FileNotFoundError:
-                return
-            except OSError as exc:
-                raise StorageError(f"{user_dir}: could not be deleted ({exc})") from exc
-            fsync_dir(self._users)
+        """Remove everything stored for the person: files, set-aside files, journal lines.
+
+        The journal is checkpointed and dropped afterwards, so no line naming them stays behind.
+        """
+        user = _user_rel(user_key)
+        with self._core.locks(user):
+            self._core.rmtree(user)
+        self._core.checkpoint()
 
     # tenders
 
     def new_tender_id(self) -> str:
-        """Eight hex characters: short enough to read out, safe in file names and URLs.
-
-        Unique among the ids this process issued. Across restarts a clash within one person's
-        tenders has odds of about n in four billion for a person with n tenders; ``create_tender``
-        rules even that out.
-        """
-        with self._ids_lock:
-            while True:
-                tender_id = secrets.token_hex(4)
-                if tender_id not in self._issued_ids:
-                    self._issued_ids.add(tender_id)
-                    return tender_id
+        """Eight hex characters: short enough to read out, safe in file names and URLs."""
+        return secrets.token_hex(4)
 
     def list_tenders(self, user_key: str) -> list[dict[str, Any]]:
-        """Meta documents of the person's tenders, most recently saved first.
+        """Meta documents of the person's tenders, most recently saved first (from the index)."""
+        return self.tender_page(user_key, 0, None)[0]
 
-        This is the one place that lists a directory; it is a menu, not the save path.
-        """
-        tenders_dir = self.user_dir(user_key) / TENDERS_DIR
-        metas: list[dict[str, Any]] = []
-        with self._user_lock(user_key):
-            for name in _listdir(tenders_dir):
-                tender_id = _tender_id_from_name(name)
-                if tender_id is None:
-                    continue
-                path = tenders_dir / name
-                tables = _load(path)
-                if tables is not None:
-                    metas.append(tender_meta(tables, path=path, tender_id=tender_id))
-        metas.sort(key=lambda meta: (str(meta.get("updated", "")), meta["id"]), reverse=True)
-        return metas
+    def tender_page(
+        self, user_key: str, offset: int, limit: int | None
+    ) -> tuple[list[dict[str, Any]], int]:
+        """One page of :meth:`list_tenders` and the total count, without reading tender files."""
+        user = _user_rel(user_key)
+        with self._core.locks(user):
+            index = self._core.index(user)
+            order = self._core.order(user)
+            chosen = order[offset:] if limit is None else order[offset : offset + limit]
+            metas = [self._meta(user, tid, index[tid]) for tid in chosen]
+        return [m for m in metas if m is not None], len(order)
+
+    def count_tenders(self, user_key: str) -> int:
+        user = _user_rel(user_key)
+        with self._core.locks(user):
+            return len(self._core.index(user))
+
+    def tender_meta(self, user_key: str, tender_id: str) -> dict[str, Any] | None:
+        """The meta document of one tender, from the index."""
+        user = _user_rel(user_key)
+        with self._core.locks(user):
+            record = self._core.index(user).get(tender_id)
+            return None if record is None else self._meta(user, tender_id, record)
 
     def get_tender(self, user_key: str, tender_id: str) -> Tender | None:
-        path = self.tender_file(user_key, tender_id)
-        with self._user_lock(user_key):
-            tables = _load(path)
-        if tables is None:
-            return None
-        return tender_from_tables(tables, path=path, tender_id=tender_id)
+        """The tender; ``None`` if there is none or it was unreadable (then set aside)."""
+        rel = _tender_rel(user_key, tender_id)
+        with self._core.locks(_user_rel(user_key)):
+            return self._load(rel, lambda tables: self._tender(tables, rel, tender_id))
 
     def create_tender(self, user_key: str, meta: dict[str, Any]) -> Tender:
-        """A new, empty tender for this person, saved at once.
+        """A new, empty tender for this person with an id none of their tenders has, saved."""
+        return self.create_tenders(user_key, [meta])[0]
 
-        Prefer this over ``new_tender_id`` plus ``save_tender``: holding the person's lock, it
-        picks an id that has no file yet (a ``stat``, not a listing), which closes the small
-        chance of a fresh random id landing on an older tender of the same person and
-        overwriting it. Saving immediately means the tender is in ``list_tenders`` from the start.
-        """
-        with self._user_lock(user_key):
-            while True:
-                tender = Tender(id=self.new_tender_id(), meta=dict(meta))
-                path = self.tender_file(user_key, tender.id)
-                if not os.path.lexists(path):
-                    break
-            self._write_tender(path, tender)
-        return tender
+    def create_tenders(self, user_key: str, metas: list[dict[str, Any]]) -> list[Tender]:
+        """Several new tenders for one person with one journal sync (an import, a benchmark)."""
+        user = _user_rel(user_key)
+        tenders: list[Tender] = []
+        with self._core.locks(user):
+            taken = set(self._core.index(user))
+            for meta in metas:
+                while True:
+                    tender = Tender(id=self.new_tender_id(), meta=dict(meta))
+                    rel = _tender_rel(user_key, tender.id)
+                    if tender.id not in taken and not os.path.lexists(self.root / rel):
+                        break
+                taken.add(tender.id)
+                tenders.append(tender)
+            self._write_many(user_key, None, tenders)
+        return tenders
+
+    def save_session(
+        self, user_key: str, user_doc: dict[str, Any] | None, tender: Tender | None
+    ) -> None:
+        """``save_tender`` and ``save_user`` as one durable step: one journal sync, not two,
+        before the answer may be acknowledged; either may be ``None``."""
+        with self._core.locks(_user_rel(user_key)):
+            self._write_many(user_key, user_doc, [tender] if tender is not None else [])
 
     def save_tender(self, user_key: str, tender: Tender) -> None:
-        """Write meta, state and all answers of ``tender`` with one atomic file replacement.
+        """Write meta, state and all answers of ``tender`` as one durable journal line.
 
-        Why not TinyDB's table API: every ``insert``/``update``/``remove`` is a full read-modify-
-        write of the file, so saving three tables that way means several writes and crash windows
-        in which meta, state and answers disagree. A write-buffering middleware would fix the
-        count but has to be taught never to flush a half-done batch (TinyDB's ``close`` flushes
-        unconditionally). The caller always hands over the whole tender, so the new file is a pure
-        function of it: build all tables in memory, then one ``AtomicJSONStorage.write``. Answers
-        the caller dropped vanish because they are simply not built.
-
+        The caller always hands over the whole tender, so the new file is a pure function of it.
         On success ``tender.meta`` gets the ``"id"`` and ``"updated"`` that were stored.
         """
-        path = self.tender_file(user_key, tender.id)
-        with self._user_lock(user_key):
-            self._write_tender(path, tender)
+        with self._core.locks(_user_rel(user_key)):
+            self._write_many(user_key, None, [tender])
 
     def delete_tender(self, user_key: str, tender_id: str) -> None:
-        """Remove the tender's file; then its directories if nothing else is left in them."""
-        path = self.tender_file(user_key, tender_id)
-        with self._user_lock(user_key):
-            remove_file(path)
-            self._prune(path.parent)
+        rel = _tender_rel(user_key, tender_id)
+        with self._core.locks(_user_rel(user_key)):
+            self._core.delete(rel)
 
     # group chats
 
     def get_group(self, chat_key: str) -> dict[str, Any] | None:
-        path = self.group_file(chat_key)
-        with self._locks(path):
-            tables = _load(path)
-        return None if tables is None else single_doc(tables, GROUP_TABLE, path=path)
+        rel = _group_rel(chat_key)
+        with self._core.locks(rel):
+            return self._load(rel, self._group_doc(rel))
 
     def save_group(self, chat_key: str, doc: dict[str, Any]) -> None:
-        path = self.group_file(chat_key)
+        rel = _group_rel(chat_key)
         tables = single_doc_tables(GROUP_TABLE, doc, what=f"group {chat_key!r}")
-        with self._locks(path):
-            _replace(path, tables, lambda t: single_doc(t, GROUP_TABLE, path=path))
+        with self._core.locks(rel):
+            self._write(rel, tables, self._group_doc(rel))
+
+    def list_groups(self) -> list[str]:
+        """The stored group chats' file keys; for tame keys (``tg--100123``) the chat key itself."""
+        names = self._core.names(GROUPS_DIR)
+        return sorted(n[: -len(SUFFIX)] for n in names if n.endswith(SUFFIX) and "." not in n[:-5])
 
     def delete_group(self, chat_key: str) -> None:
-        path = self.group_file(chat_key)
-        with self._locks(path):
-            remove_file(path)
+        rel = _group_rel(chat_key)
+        with self._core.locks(rel):
+            self._core.delete(rel)
 
-    # helpers
+    # checking the whole directory
 
-    def _user_lock(self, user_key: str) -> threading.Lock:
-        return self._locks(self.user_dir(user_key))
+    def check(self, pause: float = 0.0) -> list[Path]:
+        """Every file that cannot be used, each moved aside and logged; also removes temporary
+        files that processes other than this one left behind. Reads every file: run it in the
+        background (:meth:`check_in_background`), never before serving."""
+        bad: list[Path] = []
+        users = self.root / USERS_DIR
+        for name in _listdir(users):
+            time.sleep(pause)
+            user = f"{USERS_DIR}/{name}"
+            if not (self.root / user).is_dir():
+                continue
+            with self._core.locks(user):
+                bad += self._check_files(user, [USER_FILE], self._user_doc(f"{user}/{USER_FILE}"))
+                tenders = f"{user}/{TENDERS_DIR}"
+                for tender_name in _listdir(self.root / tenders):
+                    tender_id = _tender_id_from_name(tender_name)
+                    if tender_id is None:
+                        continue
+                    rel = f"{tenders}/{tender_name}"
+                    decode = _tender_decoder(self, rel, tender_id)
+                    bad += self._check_files(tenders, [tender_name], decode)
+                _clean_temps(self.root / tenders)
+                _clean_temps(self.root / user)
+        for name in _listdir(self.root / GROUPS_DIR):
+            rel = f"{GROUPS_DIR}/{name}"
+            if name.endswith(SUFFIX) and not name.startswith("."):
+                with self._core.locks(rel):
+                    bad += self._check_files(GROUPS_DIR, [name], self._group_doc(rel))
+        _clean_temps(self.root / GROUPS_DIR)
+        return sorted(bad)
 
-    def _write_tender(self, path: Path, tender: Tender) -> None:
-        """Save ``tender`` to ``path``; the caller holds the person's lock."""
-        updated = self._timestamp()
-        meta = {**tender.meta, "id": tender.id, "updated": updated}
-        _replace(
-            path,
-            tender_tables(tender, meta),
-            lambda t: tender_from_tables(t, path=path, tender_id=tender.id),
-        )
-        tender.meta["id"] = tender.id
-        tender.meta["updated"] = updated
+    def check_in_background(self, report: Callable[[list[Path]], None]) -> threading.Thread:
+        """Run :meth:`check` on a thread; ``report`` gets the unusable files' paths."""
+
+        def run() -> None:
+            try:
+                time.sleep(CHECK_DELAY)  # let the first buyers in before the disk gets busy
+                report(self.check(pause=CHECK_PAUSE))
+            except (OSError, StorageError) as exc:
+                log.error("background check of %s stopped: %s", self.root, exc)
+
+        thread = threading.Thread(target=run, name="storage-check", daemon=True)
+        thread.start()
+        return thread
+
+    def _check_files(
+        self, folder: str, names: list[str], decode: Callable[[Tables], object]
+    ) -> list[Path]:
+        bad: list[Path] = []
+        for name in names:
+            rel = f"{folder}/{name}"
+            try:
+                data = self._core.read(rel)
+                if data is not None:
+                    decode(read_tables_bytes(self.root / rel, data))
+            except SchemaVersionError:
+                self._core.cache.drop(rel)
+                bad.append(self.root / rel)
+            except CorruptFileError as exc:
+                bad.append(self.root / rel)
+                self._core.quarantine(rel, exc.reason)
+        return bad
+
+    # helpers; callers hold the owner's lock
+
+    def _load(self, rel: str, decode: Callable[[Tables], _T]) -> _T | None:
+        data = self._core.read(rel)
+        if data is None:
+            return None
+        try:
+            return decode(read_tables_bytes(self.root / rel, data))
+        except SchemaVersionError:
+            self._core.cache.drop(rel)
+            raise
+        except CorruptFileError as exc:
+            self._core.quarantine(rel, exc.reason)
+            self._core.forget_tender(rel)
+            return None
+
+    def _write(self, rel: str, tables: Tables, decode: Callable[[Tables], object]) -> None:
+        """Journal ``tables`` as the new ``rel`` (a person's or group's one-record file)."""
+        self._check_replaceable(rel, decode)
+        self._core.write(rel, encode_tables(self.root / rel, tables))
+
+    def _write_many(
+        self, user_key: str, user_doc: dict[str, Any] | None, tenders: list[Tender]
+    ) -> None:
+        """One journal sync for a person's document and tenders; the caller holds their lock.
+
+        Every record is encoded and checked before anything is written, and a file this
+        process has not read that it cannot understand is never replaced."""
+        items: list[tuple[str, bytes, dict[str, Any] | None]] = []
+        if user_doc is not None:
+            rel = f"{_user_rel(user_key)}/{USER_FILE}"
+            tables = single_doc_tables(USER_TABLE, user_doc, what=f"user {user_key!r}")
+            self._check_replaceable(rel, self._user_doc(rel))
+            items.append((rel, encode_tables(self.root / rel, tables), None))
+        stamps: list[tuple[Tender, str]] = []
+        for tender in tenders:
+            rel = _tender_rel(user_key, tender.id)
+            updated = self._timestamp()
+            meta = {**tender.meta, "id": tender.id, "updated": updated}
+            tables = tender_tables(tender, meta)
+            problem = self.rules.tender_problem(meta, tender.state, tender.answers)
+            if problem is not None:
+                raise ValueError(f"tender {tender.id}: refusing to store it: {problem}")
+            self._check_replaceable(rel, _tender_decoder(self, rel, tender.id))
+            items.append((rel, encode_tables(self.root / rel, tables), tables["meta"]["1"]))
+            stamps.append((tender, updated))
+        if items:
+            self._core.write_many(items)
+        for tender, updated in stamps:
+            tender.meta["id"] = tender.id
+            tender.meta["updated"] = updated
+
+    def _check_replaceable(self, rel: str, decode: Callable[[Tables], object]) -> None:
+        if not self._core.known(rel):
+            current = self._core.read(rel)
+            if current is not None:
+                decode(read_tables_bytes(self.root / rel, current))
+
+    def _user_doc(self, rel: str) -> Callable[[Tables], dict[str, Any]]:
+        path = self.root / rel
+
+        def decode(tables: Tables) -> dict[str, Any]:
+            doc = single_doc(tables, USER_TABLE, path=path)
+            problem = self.rules.user_problem(doc)
+            if problem is not None:
+                raise CorruptFileError(path, problem)
+            return doc
+
+        return decode
+
+    def _group_doc(self, rel: str) -> Callable[[Tables], dict[str, Any]]:
+        return lambda tables: single_doc(tables, GROUP_TABLE, path=self.root / rel)
+
+    def _tender(self, tables: Tables, rel: str, tender_id: str) -> Tender:
+        path = self.root / rel
+        tender = tender_from_tables(tables, path=path, tender_id=tender_id)
+        problem = self.rules.tender_problem(tender.meta, tender.state, tender.answers)
+        if problem is not None:
+            raise CorruptFileError(path, problem)
+        return tender
+
+    def _meta(self, user: str, tender_id: str, record: dict[str, Any]) -> dict[str, Any] | None:
+        path = self.root / user / TENDERS_DIR / f"{tender_id}{SUFFIX}"
+        try:
+            meta = unstamp(record, path=path, kind="meta")
+        except StorageError:
+            return None
+        meta["id"] = tender_id
+        return meta
 
     def _timestamp(self) -> str:
-        """ISO-8601 UTC, strictly increasing within this process.
-
-        Strictly increasing so that "newest first" in ``list_tenders`` follows the order of saves
-        even when two saves land in the same microsecond or the wall clock steps back.
-        """
+        """ISO-8601 UTC, strictly increasing within this store, so "newest first" in
+        ``list_tenders`` follows the order of saves even when the wall clock steps back."""
         with self._stamp_lock:
             now = self._clock().astimezone(UTC)
             if self._last_stamp is not None and now <= self._last_stamp:
@@ -301,47 +427,21 @@ class Store:
             self._last_stamp = now
         return now.isoformat(timespec="microseconds")
 
-    def _prune(self, directory: Path) -> None:
-        """Remove empty directories upwards, stopping at ``users/`` (shared, never removed)."""
-        while directory != self._users and self._users in directory.parents:
-            try:
-                os.rmdir(directory)
-            except OSError:
-                return
-            fsync_dir(directory.parent)
-            directory = directory.parent
+
+def _user_rel(user_key: str) -> str:
+    return f"{USERS_DIR}/{safe_key(user_key)}"
 
 
-def _load(path: Path) -> Tables | None:
-    """Read a file, first dropping a temporary file an earlier crash may have left next to it.
-
-    Callers hold the lock for ``path``, so the temporary file cannot belong to a live write.
-    """
-    discard_leftover(path)
-    return AtomicJSONStorage(path).read()
+def _tender_rel(user_key: str, tender_id: str) -> str:
+    return f"{_user_rel(user_key)}/{TENDERS_DIR}/{check_tender_id(tender_id)}{SUFFIX}"
 
 
-def _replace(path: Path, tables: Tables, decode: Callable[[Tables], object]) -> None:
-    """Write ``tables`` to ``path`` unless the current file is corrupt or from a newer version.
-
-    The existing file is fully decoded first (a read of this one file, never a directory): a
-    save must not silently replace data the program could not understand.
-    """
-    storage = AtomicJSONStorage(path)
-    current = storage.read()
-    if current is not None:
-        decode(current)
-    storage.write(tables)
+def _group_rel(chat_key: str) -> str:
+    return f"{GROUPS_DIR}/{safe_key(chat_key)}{SUFFIX}"
 
 
-def _failures(path: Path, decode: Callable[[Tables], _T]) -> list[Path]:
-    try:
-        tables = _load(path)
-        if tables is not None:
-            decode(tables)
-    except StorageError:
-        return [path]
-    return []
+def _tender_decoder(store: Store, rel: str, tender_id: str) -> Callable[[Tables], Tender]:
+    return lambda tables: store._tender(tables, rel, tender_id)
 
 
 def _tender_id_from_name(name: str) -> str | None:
@@ -353,6 +453,16 @@ def _tender_id_from_name(name: str) -> str | None:
         return None
 
 
+def _clean_temps(directory: Path) -> None:
+    """Remove temporary files of processes other than this one (which hold no lock any more)."""
+    for name in _listdir(directory):
+        if is_temp_name(name) and temp_owner(name) != os.getpid():
+            try:
+                os.unlink(directory / name)
+            except FileNotFoundError:
+                continue
+
+
 def _listdir(directory: Path) -> list[str]:
     try:
         return sorted(os.listdir(directory))
@@ -360,7 +470,3 @@ def _listdir(directory: Path) -> list[str]:
         return []
     except OSError as exc:
         raise StorageError(f"{directory}: cannot be listed ({exc.strerror or exc})") from exc
-
-
-def _subdirs(directory: Path) -> list[Path]:
-    return [directory / name for name in _listdir(directory) if (directory / name).is_dir()]

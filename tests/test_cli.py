@@ -72,15 +72,18 @@ def test_data_dir_from_environment(tmp_path: Path) -> None:
     assert list((tmp_path / "envdata" / "users").iterdir())
 
 
-def test_unreadable_data_file_stops_start_up_and_is_left_alone(tmp_path: Path) -> None:
+def test_unreadable_data_file_is_set_aside_by_name_without_blocking_start_up(
+    tmp_path: Path,
+) -> None:
     run(["chat", "--data-dir", "data", "--user", "dee"], tmp_path, "Iets\n")
     (tender,) = (tmp_path / "data" / "users").rglob("tenders/*.json")
     tender.write_bytes(b'{"half": ')
     result = run(["chat", "--data-dir", "data", "--user", "dee"], tmp_path, "")
-    assert result.returncode == 3
+    assert result.returncode == 0
     assert str(tender.name) in result.stderr
     assert "Traceback" not in result.stderr
-    assert tender.read_bytes() == b'{"half": '
+    (kept,) = (tmp_path / "data" / "quarantine").rglob(f"{tender.name}*")
+    assert kept.read_bytes() == b'{"half": '
 
 
 def test_telegram_without_token_is_one_line_and_exit_2(tmp_path: Path) -> None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
 import secrets
 import stat
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +26,8 @@ from storage import (
     SCHEMA_VERSION,
     AtomicJSONStorage,
     CorruptFileError,
+    DataDirInUse,
+    SaveFailed,
     SchemaVersionError,
     StorageError,
     Store,
@@ -30,6 +35,9 @@ from storage import (
     safe_key,
 )
 from storage.atomic import temp_path
+from storage.dirlock import DirectoryLock
+
+REPO = Path(__file__).resolve().parents[1]
 
 USER = "tg-123456"
 LONG_TEXT = "Wij vragen een emissieloze schoonmaakdienst. " * 80
@@ -70,6 +78,15 @@ def make_tender(store: Store, **answers: Any) -> Tender:
 
 def files_under(root: Path) -> set[Path]:
     return {path for path in root.rglob("*") if path.is_file()}
+
+
+BOOKKEEPING = re.compile(r"\.lock|journal\.\d+\.log|index\.json")
+
+
+def data_files(store: Store) -> set[Path]:
+    """The record files, once every save has been checkpointed into them."""
+    store.flush()
+    return {path for path in files_under(store.root) if not BOOKKEEPING.fullmatch(path.name)}
 
 
 # round trips
@@ -132,6 +149,7 @@ def test_create_tender_saves_a_new_tender_at_once(store: Store) -> None:
     assert (tender.state, tender.answers) == ({}, {})
     assert tender.meta == {**meta, "id": tender.id, "updated": tender.meta["updated"]}
     assert "id" not in meta, "the caller's dict is not modified"
+    store.flush()
     assert store.tender_file(USER, tender.id).is_file()
     assert store.list_tenders(USER) == [tender.meta]
 
@@ -177,6 +195,7 @@ def test_answers_removed_from_the_dict_are_removed_from_disk(store: Store) -> No
     del tender.answers["q2"]
     tender.answers["q3"] = "DRIE"
     store.save_tender(USER, tender)
+    store.flush()
 
     on_disk = raw(store.tender_file(USER, tender.id))["answers"]
     assert sorted(doc["qid"] for doc in on_disk.values()) == ["q1", "q3"]
@@ -189,6 +208,7 @@ def test_answers_removed_from_the_dict_are_removed_from_disk(store: Store) -> No
 def test_files_are_plain_tinydb_databases(store: Store) -> None:
     tender = make_tender(store, q1="een", q2=["a", "b"])
     store.save_tender(USER, tender)
+    store.flush()
     db = TinyDB(store.tender_file(USER, tender.id), storage=AtomicJSONStorage)
     try:
         assert db.tables() == {"meta", "state", "answers"}
@@ -248,6 +268,7 @@ def test_unusual_user_keys_map_to_distinct_safe_dirs_inside_root(store: Store) -
         store.save_user(key, {"n": number})
     for number, key in enumerate(keys):
         assert store.get_user(key) == {"n": number}
+    store.flush()
     assert len(list((store.root / "users").iterdir())) == len(keys)
 
 
@@ -288,7 +309,7 @@ def test_layout_on_disk(store: Store) -> None:
     store.save_user("cli-alice", {"n": 1})
     store.save_tender("cli-alice", tender)
     store.save_group("tg--1001", {"g": 1})
-    assert files_under(store.root) == {
+    assert data_files(store) == {
         store.root / "users" / "cli-alice" / "user.json",
         store.root / "users" / "cli-alice" / "tenders" / f"{tender.id}.json",
         store.root / "groups" / "tg--1001.json",
@@ -297,6 +318,7 @@ def test_layout_on_disk(store: Store) -> None:
 
 def test_files_are_private_to_the_owner(store: Store) -> None:
     store.save_tender(USER, make_tender(store, q1="a"))
+    store.flush()
     for path in files_under(store.root):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
@@ -309,34 +331,35 @@ def test_delete_user_removes_their_file_tenders_and_directory(store: Store) -> N
     store.save_user(USER, {"n": 1})
     store.save_tender(USER, first)
     store.save_tender(USER, second)
-    temp_path(store.tender_file(USER, first.id)).write_bytes(b"half a write")
     bystander = make_tender(store, q1="c")
     store.save_tender("tg-999", bystander)
-    before = files_under(store.root)
+    before = data_files(store)
+    temp_path(store.tender_file(USER, first.id)).write_bytes(b"half a write")
+    store.save_tender(USER, second)
 
     store.delete_user(USER)
 
     assert not store.user_dir(USER).exists()
-    assert files_under(store.root) == {store.tender_file("tg-999", bystander.id)}
-    assert len(before) == 5
+    assert data_files(store) == {store.tender_file("tg-999", bystander.id)}
+    assert len(before) == 4
     assert store.get_user(USER) is None
     assert store.list_tenders(USER) == []
     store.delete_user(USER)
 
 
-def test_delete_tender_removes_the_file_and_then_empty_directories(store: Store) -> None:
+def test_delete_tender_removes_the_file(store: Store) -> None:
     first, second = make_tender(store, q1="a"), make_tender(store, q1="b")
     store.save_tender(USER, first)
     store.save_tender(USER, second)
 
     store.delete_tender(USER, first.id)
-    assert not store.tender_file(USER, first.id).exists()
+    assert store.tender_file(USER, first.id) not in data_files(store)
     assert store.tender_file(USER, second.id).exists()
     assert [meta["id"] for meta in store.list_tenders(USER)] == [second.id]
 
     store.delete_tender(USER, second.id)
-    assert not store.user_dir(USER).exists()
-    assert (store.root / "users").is_dir()
+    assert data_files(store) == set()
+    assert store.list_tenders(USER) == []
     store.delete_tender(USER, second.id)
 
 
@@ -345,15 +368,23 @@ def test_delete_tender_keeps_the_person(store: Store) -> None:
     store.save_user(USER, {"n": 1})
     store.save_tender(USER, tender)
     store.delete_tender(USER, tender.id)
-    assert files_under(store.root) == {store.user_file(USER)}
-    assert not (store.user_dir(USER) / "tenders").exists()
+    assert data_files(store) == {store.user_file(USER)}
+
+
+def test_list_groups_names_the_stored_chats(store: Store) -> None:
+    store.save_group("tg--2", {"a": 2})
+    store.save_group("tg--1", {"a": 1})
+    store.save_group("Odd Key", {"a": 3})
+    assert store.list_groups() == ["tg--1", "tg--2"]
+    store.delete_group("tg--1")
+    assert store.list_groups() == ["tg--2"]
 
 
 def test_delete_group_removes_the_file(store: Store) -> None:
     store.save_group("tg--1", {"a": 1})
     store.save_group("tg--2", {"a": 2})
     store.delete_group("tg--1")
-    assert files_under(store.root) == {store.group_file("tg--2")}
+    assert data_files(store) == {store.group_file("tg--2")}
     assert store.get_group("tg--1") is None
     store.delete_group("tg--1")
 
@@ -369,7 +400,7 @@ def test_every_record_on_disk_carries_the_schema_version(store: Store) -> None:
 
     records = [
         record
-        for path in files_under(store.root)
+        for path in data_files(store)
         for table in raw(path).values()
         for record in table.values()
     ]
@@ -387,7 +418,7 @@ def test_every_record_on_disk_carries_the_schema_version(store: Store) -> None:
 def test_the_schema_key_is_reserved(store: Store) -> None:
     with pytest.raises(ValueError, match="reserved"):
         store.save_user(USER, {"schema": "mine"})
-    assert not store.user_file(USER).exists()
+    assert data_files(store) == set()
 
 
 def bump_schema(path: Path, version: int) -> None:
@@ -398,12 +429,16 @@ def bump_schema(path: Path, version: int) -> None:
     path.write_text(json.dumps(data), encoding="utf-8")
 
 
-def test_a_newer_schema_is_refused_with_a_clear_message(store: Store) -> None:
-    tender = make_tender(store, q1="a")
-    store.save_tender(USER, tender)
-    path = store.tender_file(USER, tender.id)
+def test_a_newer_schema_is_refused_with_a_clear_message(tmp_path: Path) -> None:
+    with Store(tmp_path) as store:
+        tender = make_tender(store, q1="a")
+        store.save_tender(USER, tender)
+        other = make_tender(store, q1="b")
+        store.save_tender(USER, other)
+    path = Store(tmp_path).tender_file(USER, tender.id)
     bump_schema(path, SCHEMA_VERSION + 1)
     before = path.read_bytes()
+    store = Store(tmp_path)
 
     with pytest.raises(SchemaVersionError) as caught:
         store.get_tender(USER, tender.id)
@@ -415,17 +450,19 @@ def test_a_newer_schema_is_refused_with_a_clear_message(store: Store) -> None:
 
     with pytest.raises(SchemaVersionError):
         store.save_tender(USER, tender)
-    with pytest.raises(SchemaVersionError):
-        store.list_tenders(USER)
+    assert other.id in [meta["id"] for meta in store.list_tenders(USER)]
     assert path.read_bytes() == before
     assert store.check() == [path]
+    assert path.read_bytes() == before
 
 
 def test_an_older_schema_goes_through_migration(
-    store: Store, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    store.save_user(USER, {"name": "Anna"})
+    with Store(tmp_path) as store:
+        store.save_user(USER, {"name": "Anna"})
     bump_schema(store.user_file(USER), 0)
+    store = Store(tmp_path)
     calls: list[tuple[str, int]] = []
 
     def migrate(kind: str, doc: dict[str, Any], version: int) -> dict[str, Any]:
@@ -437,9 +474,11 @@ def test_an_older_schema_goes_through_migration(
     assert calls == [("user", 0)]
 
 
-def test_the_real_migration_is_the_identity_today(store: Store) -> None:
-    store.save_user(USER, {"name": "Anna"})
+def test_the_real_migration_is_the_identity_today(tmp_path: Path) -> None:
+    with Store(tmp_path) as store:
+        store.save_user(USER, {"name": "Anna"})
     bump_schema(store.user_file(USER), 0)
+    store = Store(tmp_path)
     assert store.get_user(USER) == {"name": "Anna"}
 
 
@@ -511,25 +550,48 @@ CORRUPTIONS: dict[str, Callable[[bytes], bytes]] = {
 }
 
 
+def quarantined(store: Store, path: Path) -> list[Path]:
+    rel = path.relative_to(store.root)
+    return sorted((store.root / "quarantine" / rel.parent).glob(f"{rel.name}.*"))
+
+
+def corrupted(
+    tmp_path: Path, seed: Callable[[Store], Path], damage: Callable[[bytes], bytes]
+) -> tuple[Store, Path, bytes]:
+    """A store opened on a directory where ``seed``'s file was damaged while it was closed."""
+    with Store(tmp_path) as store:
+        path = seed(store)
+    bad = damage(path.read_bytes())
+    path.write_bytes(bad)
+    return Store(tmp_path), path, bad
+
+
 @pytest.mark.parametrize("kind", KINDS, ids=lambda kind: kind.name)
 @pytest.mark.parametrize("corrupt", list(CORRUPTIONS.values()), ids=list(CORRUPTIONS))
-def test_corrupt_files_raise_and_are_never_overwritten(
-    store: Store, kind: Kind, corrupt: Callable[[bytes], bytes]
+def test_a_corrupt_file_is_set_aside_by_name_never_overwritten(
+    tmp_path: Path, kind: Kind, corrupt: Callable[[bytes], bytes], caplog: pytest.LogCaptureFixture
 ) -> None:
-    path = kind.seed(store)
-    bad = corrupt(path.read_bytes())
-    path.write_bytes(bad)
+    store, path, bad = corrupted(tmp_path, kind.seed, corrupt)
 
+    assert kind.load(store) is None
+    (kept,) = quarantined(store, path)
+    assert kept.read_bytes() == bad
+    assert str(path) in caplog.text
+    kind.save(store)
+    assert kept.read_bytes() == bad
+    assert store.check() == []
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=lambda kind: kind.name)
+def test_a_corrupt_file_never_read_is_not_replaced_by_a_save(tmp_path: Path, kind: Kind) -> None:
+    store, path, bad = corrupted(tmp_path, kind.seed, CORRUPTIONS["truncated"])
     with pytest.raises(CorruptFileError) as caught:
-        kind.load(store)
-    assert caught.value.path == path
-    assert str(path) in str(caught.value)
-
-    with pytest.raises(CorruptFileError) as caught_on_save:
         kind.save(store)
-    assert caught_on_save.value.path == path
+    assert caught.value.path == path
+    store.flush()
     assert path.read_bytes() == bad
     assert store.check() == [path]
+    assert quarantined(store, path)
 
 
 @pytest.mark.parametrize(
@@ -542,31 +604,40 @@ def test_corrupt_files_raise_and_are_never_overwritten(
     ],
     ids=["duplicate qid", "non-numeric doc id", "no value", "qid not a string"],
 )
-def test_damaged_answer_tables_are_corrupt(store: Store, answers: dict[str, Any]) -> None:
-    path = _seed_tender(store)
-    data = raw(path)
-    data["answers"] = answers
-    path.write_text(json.dumps(data), encoding="utf-8")
-    with pytest.raises(CorruptFileError, match="answer"):
-        store.get_tender(USER, FIXED_ID)
+def test_damaged_answer_tables_are_corrupt(
+    tmp_path: Path, answers: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    def damage(good: bytes) -> bytes:
+        data = json.loads(good)
+        data["answers"] = answers
+        return json.dumps(data).encode()
+
+    store, path, _ = corrupted(tmp_path, _seed_tender, damage)
+    assert store.get_tender(USER, FIXED_ID) is None
+    assert "answer" in caplog.text
+    assert quarantined(store, path)
 
 
-def test_list_tenders_names_a_corrupt_tender(store: Store) -> None:
-    path = _seed_tender(store)
-    path.write_bytes(b"{")
-    with pytest.raises(CorruptFileError, match=re.escape(str(path))):
-        store.list_tenders(USER)
+def test_a_corrupt_tender_is_left_out_of_the_list_not_blocking_the_others(tmp_path: Path) -> None:
+    def seed(store: Store) -> Path:
+        store.save_tender(USER, Tender(id="900d0000", meta={"name": "goed"}))
+        return _seed_tender(store)
+
+    store, _, _ = corrupted(tmp_path, seed, lambda good: b"{")
+    (store.user_dir(USER) / "index.json").unlink()
+    assert [meta["id"] for meta in store.list_tenders(USER)] == ["900d0000"]
 
 
-def test_check_lists_exactly_the_unreadable_files(store: Store) -> None:
-    good_tender, bad_tender, newer_tender = (make_tender(store, q1=n) for n in "abc")
-    for tender in (good_tender, bad_tender, newer_tender):
-        store.save_tender(USER, tender)
-    store.save_user(USER, {"ok": True})
-    store.save_user("tg-2", {"ok": True})
-    store.save_group("tg--1", {"ok": True})
-    store.save_group("tg--2", {"ok": True})
-    assert store.check() == []
+def test_check_lists_exactly_the_unreadable_files(tmp_path: Path) -> None:
+    with Store(tmp_path) as store:
+        good_tender, bad_tender, newer_tender = (make_tender(store, q1=n) for n in "abc")
+        for tender in (good_tender, bad_tender, newer_tender):
+            store.save_tender(USER, tender)
+        store.save_user(USER, {"ok": True})
+        store.save_user("tg-2", {"ok": True})
+        store.save_group("tg--1", {"ok": True})
+        store.save_group("tg--2", {"ok": True})
+        assert store.check() == []
 
     bad = [
         store.tender_file(USER, bad_tender.id),
@@ -578,123 +649,269 @@ def test_check_lists_exactly_the_unreadable_files(store: Store) -> None:
     bump_schema(bad[1], SCHEMA_VERSION + 1)
     bad[2].write_bytes(b"")
     bad[3].write_bytes(b"\xff")
-    leftovers = [
-        temp_path(store.tender_file(USER, good_tender.id)),
-        temp_path(store.user_file(USER)),
-    ]
-    for leftover in leftovers:
-        leftover.write_bytes(b"{half")
+    dead = temp_path(store.tender_file(USER, good_tender.id)).name.split(".")
+    dead[-3] = "999999999"
+    leftovers = [store.tender_file(USER, good_tender.id).with_name(".".join(dead))]
+    leftovers[0].write_bytes(b"{half")
 
+    store = Store(tmp_path)
     assert store.check() == sorted(bad)
     assert not any(leftover.exists() for leftover in leftovers)
+    assert store.check() == [bad[1]], "the damaged ones were set aside, the newer one kept"
 
 
 def test_non_json_data_is_refused_before_touching_the_file(store: Store) -> None:
     tender = make_tender(store, q1="a")
     store.save_tender(USER, tender)
+    store.flush()
     path = store.tender_file(USER, tender.id)
     before = path.read_bytes()
     for bad_value in ({1, 2}, float("nan"), object()):
         tender.answers["q2"] = bad_value
         with pytest.raises(StorageError, match=re.escape(str(path))):
             store.save_tender(USER, tender)
+    assert data_files(store) == {path}
     assert path.read_bytes() == before
-    assert files_under(store.root) == {path}
 
 
 # writes
 
 
-@pytest.fixture
-def replace_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
-    calls: list[tuple[str, str]] = []
-    real_replace = os.replace
+def syscalls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Records every sync, replace and unlink the store makes from now on."""
+    calls: list[str] = []
+    for name in ("fsync", "fdatasync", "sync", "replace", "unlink"):
+        real = getattr(os, name)
 
-    def counting_replace(src: str | Path, dst: str | Path) -> None:
-        calls.append((str(src), str(dst)))
-        real_replace(src, dst)
+        def recording(*args: Any, _name: str = name, _real: Any = real) -> Any:
+            calls.append(_name)
+            return _real(*args)
 
-    monkeypatch.setattr(os, "replace", counting_replace)
+        monkeypatch.setattr(os, name, recording)
     return calls
 
 
-def test_save_tender_is_exactly_one_file_replace(
-    store: Store, replace_calls: list[tuple[str, str]]
+def test_a_save_is_one_journal_sync_and_the_file_follows_at_the_checkpoint(
+    store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     tender = make_tender(store, **{f"q{n}": LONG_TEXT for n in range(60)})
-    path = store.tender_file(USER, tender.id)
-
     store.save_tender(USER, tender)
-    assert replace_calls == [(str(temp_path(path)), str(path))]
-
-    replace_calls.clear()
+    calls = syscalls(monkeypatch)
     tender.answers["q7"] = "veranderd"
-    del tender.answers["q8"]
-    tender.state["question"] = 3
-    tender.meta["name"] = "Nieuwe naam"
     store.save_tender(USER, tender)
-    assert replace_calls == [(str(temp_path(path)), str(path))]
+    tender.answers["q8"] = "ook"
+    store.save_tender(USER, tender)
+    assert calls == ["fdatasync", "fdatasync"]
+    calls.clear()
+    store.flush()
+    assert calls.count("replace") == 2, "each changed file once: the tender and the index"
+    assert calls[-3:] == ["sync", "unlink", "fsync"], "the journal goes once the files are synced"
+    reopened = Store(store.root).get_tender(USER, tender.id)
+    assert reopened is not None
+    assert reopened.answers["q7"] == "veranderd"
 
 
-def test_a_failed_write_leaves_the_old_file_and_no_temporary(
+def test_answering_reads_no_file_once_the_tender_is_open(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    tender = store.create_tender(USER, {"name": "x"})
+    store.save_user(USER, {"active": tender.id})
+    store.flush()
+    reads: list[Path] = []
+    real_read = Path.read_bytes
+
+    def counting_read(path: Path) -> bytes:
+        reads.append(path)
+        return real_read(path)
+
+    monkeypatch.setattr(Path, "read_bytes", counting_read)
+    for n in range(5):
+        assert store.get_user(USER) is not None
+        loaded = store.get_tender(USER, tender.id)
+        assert loaded is not None
+        loaded.answers[f"q{n}"] = n
+        store.save_tender(USER, loaded)
+    assert reads == []
+
+
+def test_buyers_answering_at_once_share_syncs(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    syncs: list[int] = []
+    real = os.fdatasync
+
+    def slow_sync(fd: int) -> None:
+        syncs.append(fd)
+        threading.Event().wait(0.01)
+        real(fd)
+
+    tenders = {f"tg-{n}": store.create_tender(f"tg-{n}", {"name": "x"}) for n in range(40)}
+    monkeypatch.setattr(os, "fdatasync", slow_sync)
+    barrier = threading.Barrier(len(tenders))
+
+    def answer(key: str) -> None:
+        barrier.wait()
+        for round_ in range(3):
+            tenders[key].answers["q"] = round_
+            store.save_tender(key, tenders[key])
+
+    with ThreadPoolExecutor(max_workers=len(tenders)) as pool:
+        list(pool.map(answer, tenders))
+    assert len(syncs) < 3 * len(tenders) / 4
+    store.close()
+    reopened = Store(store.root)
+    for key, tender in tenders.items():
+        loaded = reopened.get_tender(key, tender.id)
+        assert loaded is not None
+        assert loaded.answers == {"q": 2}
+
+
+FAULTS = [
+    ("pwrite", errno.ENOSPC, "full"),
+    ("fdatasync", errno.ENOSPC, "full"),
+    ("pwrite", errno.EROFS, "read-only"),
+    ("fdatasync", errno.EIO, "other"),
+    ("pwrite", errno.EACCES, "denied"),
+]
+
+
+@pytest.mark.parametrize(("call", "code", "kind"), FAULTS)
+def test_a_failed_save_is_reported_and_loses_nothing_stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, call: str, code: int, kind: str
+) -> None:
+    store = Store(tmp_path)
     tender = make_tender(store, q1="oud")
     store.save_tender(USER, tender)
-    path = store.tender_file(USER, tender.id)
-    before = path.read_bytes()
     stamped = dict(tender.meta)
+    real = getattr(os, call)
 
-    def failing_replace(src: str | Path, dst: str | Path) -> None:
-        raise OSError(28, "No space left on device")
+    def failing(*args: Any) -> Any:
+        if call == "pwrite" and args[0] != journal_fd:
+            return real(*args)
+        real(*args)
+        raise OSError(code, os.strerror(code))
 
-    monkeypatch.setattr(os, "replace", failing_replace)
+    journal_fd = store._core.journal._fd
+    monkeypatch.setattr(os, call, failing)
     tender.answers["q1"] = "nieuw"
-    with pytest.raises(StorageError, match="No space left"):
+    with pytest.raises(SaveFailed) as caught:
         store.save_tender(USER, tender)
-    assert path.read_bytes() == before
-    assert not temp_path(path).exists()
+    assert caught.value.kind == kind
     assert tender.meta == stamped
+    loaded = store.get_tender(USER, tender.id)
+    assert loaded is not None
+    assert loaded.answers == {"q1": "oud"}
+
+    monkeypatch.setattr(os, call, real)
+    tender.answers["q1"] = "daarna"
+    store.save_tender(USER, tender)
+    os.kill(os.getpid(), 0)
+    store._core.journal.close()
+    store._core.dirlock.release()
+    reopened = store._core.__class__(tmp_path)
+    try:
+        assert reopened.read(str(store.tender_file(USER, tender.id).relative_to(tmp_path)))
+        replayed = raw(store.tender_file(USER, tender.id))
+        values = [doc["value"] for doc in replayed["answers"].values()]
+        assert values == ["daarna"]
+    finally:
+        reopened.journal.close()
+        reopened.dirlock.release()
 
 
-def test_a_save_fsyncs_the_file_before_and_the_directory_after_the_rename(
+def test_a_directory_that_turns_read_only_still_serves_reads(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     tender = make_tender(store, q1="a")
     store.save_tender(USER, tender)
-    events: list[str] = []
-    real_fsync, real_replace = os.fsync, os.replace
+    store.save_user(USER, {"active": tender.id})
+    store.flush()
+    fresh = Store(store.root)
+    fresh._core.cache.drop_where(lambda key: True)
 
-    def recording_fsync(fd: int) -> None:
-        events.append("fsync dir" if stat.S_ISDIR(os.fstat(fd).st_mode) else "fsync file")
-        real_fsync(fd)
+    def read_only(*args: Any, **kwargs: Any) -> Any:
+        raise OSError(errno.EROFS, "Read-only file system")
 
-    def recording_replace(src: str | Path, dst: str | Path) -> None:
-        events.append("replace")
-        real_replace(src, dst)
+    for name in ("unlink", "replace", "rename", "rmdir"):
+        monkeypatch.setattr(os, name, read_only)
+    monkeypatch.setattr(os, "pwrite", read_only)
+    assert fresh.get_user(USER) == {"active": tender.id}
+    loaded = fresh.get_tender(USER, tender.id)
+    assert loaded is not None
+    assert [meta["id"] for meta in fresh.list_tenders(USER)] == [tender.id]
+    loaded.answers["q1"] = "b"
+    with pytest.raises(SaveFailed) as caught:
+        fresh.save_tender(USER, loaded)
+    assert caught.value.kind == "read-only"
 
-    monkeypatch.setattr(os, "fsync", recording_fsync)
-    monkeypatch.setattr(os, "replace", recording_replace)
-    tender.answers["q1"] = "b"
-    store.save_tender(USER, tender)
-    assert events == ["fsync file", "replace", "fsync dir"]
 
-
-def test_a_leftover_temporary_file_is_ignored_and_cleaned_on_load(store: Store) -> None:
+def test_temporary_files_get_unique_names_and_reads_leave_them_alone(store: Store) -> None:
+    path = store.tender_file(USER, "deadbeef")
+    assert temp_path(path) != temp_path(path)
     tender = make_tender(store, q1="a")
     store.save_tender(USER, tender)
-    leftover = temp_path(store.tender_file(USER, tender.id))
-    leftover.write_bytes(b'{"meta": {"1": {"name": "half')
-    orphan = temp_path(store.tender_file(USER, "deadbeef"))
-    orphan.write_bytes(b"never renamed")
+    store.flush()
+    mine = temp_path(store.tender_file(USER, tender.id))
+    mine.write_bytes(b"a write of this process in progress")
 
-    assert [meta["id"] for meta in store.list_tenders(USER)] == [tender.id]
     loaded = store.get_tender(USER, tender.id)
     assert loaded is not None
-    assert loaded.answers == {"q1": "a"}
-    assert not leftover.exists()
-    assert store.get_tender(USER, "deadbeef") is None
-    assert not orphan.exists()
+    assert [meta["id"] for meta in store.list_tenders(USER)] == [tender.id]
+    assert store.check() == []
+    assert mine.exists(), "a temporary file of the owning process is never pulled away"
+
+
+def test_a_second_process_on_the_same_directory_refuses_to_start(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with Store(data) as store:
+        tender = store.create_tender(USER, {"name": "blijft heel"})
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        second = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "chat", "--data-dir", str(data), "--user", "b"],
+            input="Hallo\n",
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+        assert second.returncode == 3
+        assert second.stderr.count("\n") == 1
+        assert "al in gebruik" in second.stderr
+        assert str(os.getpid()) in second.stderr
+        assert "Traceback" not in second.stderr
+        assert second.stdout == ""
+        loaded = store.get_tender(USER, tender.id)
+        assert loaded is not None
+        assert store.check() == []
+    assert (data / ".lock").exists()
+    with Store(data) as again:
+        assert [meta["id"] for meta in again.list_tenders(USER)] == [tender.id]
+
+
+def test_a_lock_left_by_a_dead_process_is_taken_over(tmp_path: Path) -> None:
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    tmp_path.joinpath(".lock").write_text(dead.stdout)
+    with Store(tmp_path) as store:
+        store.save_user(USER, {"n": 1})
+        assert tmp_path.joinpath(".lock").read_text().strip() == str(os.getpid())
+
+
+def test_a_store_in_use_in_this_process_is_shared_not_locked_out(tmp_path: Path) -> None:
+    first = Store(tmp_path)
+    second = Store(tmp_path)
+    first.save_user(USER, {"n": 1})
+    assert second.get_user(USER) == {"n": 1}
+    first.close()
+    second.save_user(USER, {"n": 2})
+    second.close()
+    with Store(tmp_path), pytest.raises(DataDirInUse):
+        DirectoryLock(tmp_path)
 
 
 # ordering

@@ -163,8 +163,8 @@ def test_placement_follows_the_summary_rules_with_board_order_as_priority() -> N
     assert routes["milieu"] == ("gunningscriterium", "advice.reason.award3")
     assert routes["klimaat"] == ("gunningscriterium", "advice.reason.award3")
     assert routes["circulariteit"] == ("gunningscriterium", "advice.reason.award2")
-    # a fourth level-2 theme is capped: three award criteria at most
-    assert routes["ketenverantwoordelijkheid"] == ("eis", "advice.reason.capped")
+    # a fourth level-2 theme gets no weight of its own, and is never turned into a knock-out
+    assert routes["ketenverantwoordelijkheid"] == ("groeipad", "advice.reason.groeipad")
     assert routes["social_return"] == ("eis", "advice.reason.level1")
     assert routes["diversiteit_inclusie"] == ("geen", "advice.reason.level0")
 

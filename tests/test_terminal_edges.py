@@ -60,19 +60,19 @@ def test_an_answer_that_cannot_be_saved_is_not_acknowledged(
 ) -> None:
     chat, out = console(tmp_path / "data", tmp_path / "docs")
     chat.run(iter(["Catering 2027\n"]))
-    real_fsync = os.fsync
+    real_sync = os.fdatasync
 
     def full(fd: int) -> None:
         raise OSError(code, os.strerror(code))
 
-    monkeypatch.setattr("storage.atomic.os.fsync", full)
+    monkeypatch.setattr(os, "fdatasync", full)
     out.truncate(0)
     chat.run(iter(["1\n"]))
     said = out.getvalue()
     assert NOT_SAVED in said
     assert os.strerror(code) in said
     assert "Je antwoord:" not in said
-    monkeypatch.setattr("storage.atomic.os.fsync", real_fsync)
+    monkeypatch.setattr(os, "fdatasync", real_sync)
     assert "categorie" not in tender_answers(tmp_path / "data", "cli-fay")
     assert Store(tmp_path / "data").check() == []
 

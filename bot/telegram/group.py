@@ -446,8 +446,8 @@ class GroupChecks:
         pending = await self.run(self.flow.pending_choice, key, choice_id, user.id)
         sender = Sender(context.bot)
         if pending.choice is None:
-            key = "toast.choice_denied" if pending.status == "denied" else "message.choice_stale"
-            await sender.text(user.id, self.t.html(key))
+            why = "toast.choice_denied" if pending.status == "denied" else "message.choice_stale"
+            await sender.text(user.id, self.t.html(why))
             return
         await self.send_choice(sender, user.id, pending.choice, user.id, group_chat=group_chat)
 
@@ -757,7 +757,8 @@ class GroupChecks:
         message = query.message
         done = self.t.html("message.wiped" if confirmed else "message.kept")
         if message is None or not await sender.edit(chat.id, message.message_id, done, None):
-            await sender.text(chat.id, done)
+            thread = thread_of(message if isinstance(message, Message) else None)
+            await sender.text(chat.id, done, thread_id=thread)
         if board is not None and board.board_message_id is not None:
             async with self.edit_lock(key):
                 await sender.drop_keyboard(chat.id, board.board_message_id)

@@ -160,15 +160,25 @@ class Conversation:
         tender = None
         if user.get("active"):
             tender = self.repo.get_tender(user_key, str(user["active"]))
+            if tender is None:  # gone, or set aside by storage as unreadable: take the newest other
+                rest = self.repo.list_tenders(user_key)[:1]
+                tender = self.repo.get_tender(user_key, str(rest[0]["id"])) if rest else None
+                user["active"], new_person = (tender.id if tender else None), True
         session = Session(user_key, user, tender)
         session.state = session.mode if session.mode in MODES else "asking"
         session.user_changed = new_person
         return session
 
     def _save(self, session: Session) -> None:
-        if session.tender is not None and session.tender_changed:
-            session.tender.meta["updated"] = now_iso()
-            self.repo.save_tender(session.user_key, session.tender)
+        tender = session.tender if session.tender is not None and session.tender_changed else None
+        if tender is not None:
+            tender.meta["updated"] = now_iso()
+        save_session = getattr(self.repo, "save_session", None)  # one journal sync for both
+        if save_session is not None:
+            save_session(session.user_key, session.user if session.user_changed else None, tender)
+            return
+        if tender is not None:
+            self.repo.save_tender(session.user_key, tender)
         if session.user_changed:
             self.repo.save_user(session.user_key, session.user)
 

@@ -1,53 +1,55 @@
 """Everything the summary says, computed once from a snapshot of answers.
 
-Chat text, Markdown, Word and the chart all render this one `Report`, so the four outputs cannot
-disagree. All strings here are plain text (not escaped); each renderer escapes for its own format.
+Chat text, Markdown, Word, JSON and the chart all render this one `Report`, so the outputs cannot
+disagree, and all show the advice sections in the same order. All strings here are plain text (not
+escaped); each renderer escapes for its own format. Fixed words come from the one report catalog
+(`prompts/report_docx.yaml`, section `report`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from flows import advice
+from flows.advice import REPORT_SECTIONS, Advice, Item, KnowledgeBase, default_base
 from flows.events import DocumentRequest
-from flows.measures import MeasuresBase, default_measures
-from flows.prompting import plain
-from flows.spec import FlowSpec, load_spec
+from flows.prompting import plain, shorten
+from flows.report.words import Words, report_words
+from flows.spec import REPORT_TAGS, FlowSpec, load_spec
 from flows.texts import Texts, default_texts
 
-PARTNER_STEP = "droompartner"
-CONTEXT_STEPS = ("voorbereiding", "marktanalyse", "vertaling")
+VERSION = "0.1"
+CARD_ITEM = 120
+CARD_LIST = 4
+# Roles whose answers the report shows in its own places (title page, card, theme table).
+SHOWN_ELSEWHERE = frozenset(
+    {
+        "name",
+        "category",
+        "organisation",
+        "themes",
+        "priority",
+        "level",
+        "goal",
+        "indicator",
+        "own_ambition",
+    }
+)
 
 
 @dataclass(frozen=True)
 class ThemeRow:
+    value: str
     label: str
     priority: int
     level: int | None
     level_label: str
     goal: str | None
     indicator: str | None
-
-
-@dataclass(frozen=True)
-class MeasureRow:
-    text: str
-    type: str
-    indicator: str
-
-
-@dataclass(frozen=True)
-class AdviceRow:
-    theme: str
-    level: int | None
-    reason: str
-    own_goal: str | None
-    own_indicator: str | None
-    measures: tuple[MeasureRow, ...]
-    extras: tuple[str, ...] = ()
+    route: str
 
 
 @dataclass(frozen=True)
@@ -57,9 +59,33 @@ class QA:
 
 
 @dataclass(frozen=True)
-class Section:
+class Group:
     title: str
     rows: tuple[QA, ...]
+
+
+@dataclass(frozen=True)
+class AdviceSection:
+    id: str
+    title: str
+    intro: str
+    items: tuple[Item, ...]
+
+
+@dataclass(frozen=True)
+class Card:
+    """The one-page category ambition card (after the Ambitieweb guide's 'ambitiekaart')."""
+
+    ambition: str
+    ambition_is_own: bool
+    org_ambition: str | None
+    goals: tuple[str, ...]
+    minimum: tuple[str, ...]
+    rewarded: tuple[str, ...]
+    research: tuple[str, ...]
+    involved: tuple[str, ...]
+    mvi_group: str
+    instruments: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -67,7 +93,6 @@ class CollaborationText:
     form: str
     explanation: str
     decisive: tuple[str, ...]
-    note: str | None
 
 
 @dataclass(frozen=True)
@@ -76,29 +101,24 @@ class Report:
     organisation: str | None
     category: str | None
     date: str
-    ambition: str
-    ambition_is_own: bool
-    org_ambition: str | None
+    version: str
+    card: Card
     themes: tuple[ThemeRow, ...]
-    requirements: tuple[AdviceRow, ...]
-    award_criteria: tuple[AdviceRow, ...]
-    no_ambition: tuple[str, ...]
-    award_note: str
-    general_minimum: str | None
-    general_distinction: str | None
-    partner: tuple[QA, ...]
-    collaboration: CollaborationText
-    kpis: tuple[str, ...]
-    reporting: str | None
-    evaluation: tuple[str, ...]
-    owner: str | None
-    roadmap: bool | None
-    context: tuple[Section, ...]
+    sections: tuple[AdviceSection, ...]
+    rules: tuple[str, ...]
     open_points: tuple[str, ...]
+    contradictions: tuple[str, ...]
+    collaboration: CollaborationText
+    answers: tuple[Group, ...]
+    advice: Advice
 
     @property
     def chart_points(self) -> list[tuple[str, int]]:
         return [(t.label, t.level or 0) for t in self.themes]
+
+    @property
+    def ambition(self) -> str:
+        return self.card.ambition
 
 
 class ReportBuilder:
@@ -106,154 +126,175 @@ class ReportBuilder:
         self,
         spec: FlowSpec | None = None,
         texts: Texts | None = None,
-        measures: MeasuresBase | None = None,
+        kb: KnowledgeBase | None = None,
+        words: Words | None = None,
     ) -> None:
         self.spec = spec or load_spec()
         self.texts = texts or default_texts()
-        self.measures = measures or default_measures()
+        self.kb = kb or default_base()
+        self.words = words or report_words()
 
-    def _answer(self, answers: Mapping[str, Any], qid: str) -> str | None:
+    def _answer(self, answers: Mapping[str, Any], qid: str | None) -> str | None:
+        if qid is None:
+            return None
         value = answers.get(qid)
         if value is None or value == "" or value == []:
             return None
+        base = qid.partition("[")[0]
         if isinstance(value, list):
-            return ", ".join(self.spec.label(qid, v) for v in value)
-        return self.spec.label(qid, value)
+            return ", ".join(self.spec.label(base, v) for v in value)
+        return self.spec.label(base, value)
 
     def ambition_statement(self, answers: Mapping[str, Any]) -> str:
+        """One sentence a director can sign: who, with which tender, by when, on which themes."""
         themes = advice.theme_choices(self.spec, answers)
         top = [t for t in themes if (t.level or 0) >= 1][: advice.MAX_AWARD_CRITERIA]
-        return plain(
-            self.texts(
-                "report.ambition_proposal",
-                name=answers.get("naam") or self.texts("unnamed"),
-                year=answers.get("doeljaar"),
-                themes=[t.label for t in top],
-                goals=[t.goal.strip().rstrip(".;!") for t in top if t.goal],
-            )
+        if not top:
+            return self.words("ambition_none")
+        year = self.spec.by_role(answers, "year")
+        return self.words(
+            "ambition_sentence" if year else "ambition_sentence_no_year",
+            name=" ".join(str(self.spec.by_role(answers, "name") or "").split())
+            or self.words("unnamed"),
+            organisation=self._answer(answers, self.spec.role("organisation"))
+            or self.words("organisation_unknown"),
+            year=year or "",
+            themes=_join([t.label.lower() for t in top], self.words("and")),
         )
 
     def build(self, request: DocumentRequest, today: date | None = None) -> Report:
         a = request.answers
-        t = self.texts
-        spec = self.spec
-        themes = advice.theme_choices(spec, a)
-        placements = advice.place_themes(themes)
-        category = a.get("categorie")
-        category_id = str(category) if category in self.measures.categories else None
-
-        def measures_for(
-            choice: advice.ThemeChoice, level: int, award: bool
-        ) -> tuple[MeasureRow, ...]:
-            if not choice.measures_theme:
-                return ()
-            found = self.measures.suggest(
-                choice.measures_theme, level, category_id, award=award, limit=2
+        spec, w = self.spec, self.words
+        result = advice.build_advice(spec, a, self.kb, self.texts)
+        placements = {p.theme.value: p for p in result.placements}
+        themes = tuple(
+            ThemeRow(
+                th.value,
+                th.label,
+                th.priority,
+                th.level,
+                w("level_unset")
+                if th.level is None
+                else spec.label(spec.role("level") or "", th.level),
+                th.goal,
+                th.indicator,
+                w(f"route.{placements[th.value].route}"),
             )
-            return tuple(MeasureRow(m.text, m.type, m.indicator.rstrip(".")) for m in found)
-
-        def row(th: advice.ThemeChoice, reason: str, level: int, award: bool) -> AdviceRow:
-            return AdviceRow(
-                th.label, th.level, reason, th.goal, th.indicator, measures_for(th, level, award)
-            )
-
-        requirements: list[AdviceRow] = []
-        award: list[AdviceRow] = []
-        for p in placements:
-            th = p.theme
-            reason = plain(t(p.reason.key, **p.reason.params))
-            if p.route == "gunningscriterium":
-                extras = tuple(plain(t(f"advice.extra.{e}")) for e in p.extras)
-                award.append(replace(row(th, reason, th.level or 2, True), extras=extras))
-                minimum = plain(t("advice.reason.minimum_of_award", priority=th.priority))
-                requirements.append(
-                    replace(row(th, minimum, 1, False), level=1, own_goal=None, own_indicator=None)
-                )
-            elif p.route == "eis":
-                requirements.append(row(th, reason, th.level or 1, False))
-        collab = advice.collaboration(spec, a)
-        factor_labels = tuple(
-            plain(
-                t(
-                    "advice.factor",
-                    question=plain(spec.questions[q].prompt),
-                    value=self._answer(a, q),
-                )
-            )
-            for q in collab.decisive
+            for th in advice.theme_choices(spec, a)
         )
+        sections = tuple(
+            AdviceSection(
+                sid,
+                w(f"section.{sid}.title"),
+                w(f"section.{sid}.intro"),
+                result.section(*group),
+            )
+            for sid, group in REPORT_SECTIONS
+        )
+        collab = result.facts.form
         collaboration = CollaborationText(
-            form=plain(t(f"advice.form.{collab.form}")),
-            explanation=plain(t(f"advice.form_explain.{collab.form}")),
-            decisive=factor_labels,
-            note=plain(
-                t(
-                    "advice.form_differs",
-                    leaning=self._answer(a, advice.LEANING_Q),
-                    form=collab.form,
-                )
-            )
-            if collab.differs
-            else None,
+            form=w(f"form.{collab.form}"),
+            explanation=plain(self.texts(f"advice.form_explain.{collab.form}")),
+            decisive=tuple(
+                f"{spec.questions[q].label}: {self._answer(a, q)}" for q in collab.decisive
+            ),
         )
-        own = a.get("ambitie_eigen")
-        kpis = [str(a["kpis"])] if a.get("kpis") else []
-        kpis += [f"{x.theme}: {x.own_indicator}" for x in award + requirements if x.own_indicator]
-        context = []
-        for step_id in CONTEXT_STEPS:
-            step = spec.step(step_id)
-            rows = tuple(
-                QA(plain(self.texts.inline(s.question.prompt, item=None)), ans)
-                for s in spec.slots(a)
-                if s.step.id == step_id
-                and s.question.id != "ambitie_eigen"
-                and (ans := self._answer(a, s.id)) is not None
-            )
-            if rows:
-                context.append(Section(step.title, rows))
-        partner = tuple(
-            QA(plain(self.texts.inline(s.question.prompt, item=None)), ans)
-            for s in spec.slots(a)
-            if s.step.id == PARTNER_STEP and (ans := self._answer(a, s.id)) is not None
-        )
-        points = advice.open_points(spec, a, request.skipped, placements)
-        roadmap = a.get("roadmap")
+        own = spec.by_role(a, "own_ambition")
         return Report(
-            title=str(a.get("naam") or request.name or t("unnamed")),
-            organisation=self._answer(a, "organisatie"),
-            category=self._answer(a, "categorie"),
+            title=str(spec.by_role(a, "name") or request.name or w("unnamed")),
+            organisation=self._answer(a, spec.role("organisation")),
+            category=self._answer(a, spec.role("category")),
             date=(today or date.today()).strftime("%d-%m-%Y"),
-            ambition=str(own) if own else self.ambition_statement(a),
-            ambition_is_own=bool(own),
-            org_ambition=str(a["org_ambitie"]) if a.get("org_ambitie") else None,
-            themes=tuple(
-                ThemeRow(
-                    th.label,
-                    th.priority,
-                    th.level,
-                    t("report.level_unset")
-                    if th.level is None
-                    else spec.label(advice.LEVEL_Q, th.level),
-                    th.goal,
-                    th.indicator,
-                )
-                for th in themes
-            ),
-            requirements=tuple(requirements),
-            award_criteria=tuple(award),
-            no_ambition=tuple(p.theme.label for p in placements if p.route == "geen"),
-            award_note=plain(t("advice.award_note", max=advice.MAX_AWARD_CRITERIA)),
-            general_minimum=self._answer(a, "minimumniveau"),
-            general_distinction=self._answer(a, "onderscheidend"),
-            partner=partner,
+            version=VERSION,
+            card=self._card(a, result, themes, str(own) if own else None),
+            themes=themes,
+            sections=sections,
+            rules=result.rules,
+            open_points=result.open_points,
+            contradictions=result.contradictions,
             collaboration=collaboration,
-            kpis=tuple(kpis),
-            reporting=self._answer(a, "rapportage"),
-            evaluation=tuple(
-                self.spec.label("evaluatiemomenten", v) for v in a.get("evaluatiemomenten") or []
-            ),
-            owner=self._answer(a, "eigenaar"),
-            roadmap=roadmap if isinstance(roadmap, bool) else None,
-            context=tuple(context),
-            open_points=tuple(plain(t(r.key, **r.params)) for r in points),
+            answers=self._answers(a),
+            advice=result,
         )
+
+    def _card(
+        self,
+        a: Mapping[str, Any],
+        result: Advice,
+        themes: tuple[ThemeRow, ...],
+        own: str | None,
+    ) -> Card:
+        w = self.words
+        minimum = [shorten(i.text, CARD_ITEM) for i in result.section("eis")][: CARD_LIST - 1]
+        general = self._answer(a, self.spec.role("minimum"))
+        if general:
+            minimum.insert(0, shorten(general, CARD_ITEM))
+        rewarded = [
+            w(
+                "card.rewarded_item",
+                theme=i.heading or w("card.no_theme"),
+                weight=i.weight or 0,
+            )
+            for i in result.section("gunningscriterium")
+        ]
+        research = list(result.contradictions) + [
+            p for p in result.open_points if p not in result.contradictions
+        ]
+        owner = self._answer(a, self.spec.role("owner"))
+        stakeholders = self._answer(a, self.spec.role("stakeholders"))
+        involved = [stakeholders] if stakeholders else []
+        if owner:
+            involved.append(w("card.owner", owner=owner))
+        org = self._answer(a, self.spec.role("org_ambition"))
+        facts = result.facts
+        group = self.kb.mvi_product_group(facts.category, facts.scopes)
+        return Card(
+            ambition=own or self.ambition_statement(a),
+            ambition_is_own=own is not None,
+            org_ambition=org,
+            goals=tuple(
+                shorten(w("card.goal", theme=t.label, goal=t.goal), CARD_ITEM)
+                for t in themes
+                if t.goal and t.level
+            )[:CARD_LIST],
+            minimum=tuple(minimum),
+            rewarded=tuple(rewarded),
+            research=tuple(shorten(r, CARD_ITEM) for r in research[:CARD_LIST]),
+            involved=tuple(involved),
+            mvi_group=w("card.mvi", group=group) if group else w("card.mvi_unknown"),
+            instruments=tuple(
+                w(
+                    "card.instrument_equivalent"
+                    if getattr(i, "needs_equivalent", False)
+                    else "card.instrument",
+                    name=getattr(i, "name", str(i)),
+                )
+                for i in self.kb.instruments_for(facts.category, facts.scopes)
+            ),
+        )
+
+    def _answers(self, a: Mapping[str, Any]) -> tuple[Group, ...]:
+        """Every answered question under its report tag, so nothing the buyer said is lost."""
+        groups: dict[str, list[QA]] = {}
+        for slot in self.spec.slots(a):
+            q = slot.question
+            if q.role in SHOWN_ELSEWHERE:
+                continue
+            answer = self._answer(a, slot.id)
+            if answer is None:
+                continue
+            label = q.label
+            if slot.item:
+                label += f" ({self.spec.label(self.spec.role('themes') or '', slot.item)})"
+            groups.setdefault(q.report, []).append(QA(label, answer))
+        return tuple(
+            Group(self.words(f"tag.{tag}"), tuple(groups[tag]))
+            for tag in REPORT_TAGS
+            if tag in groups
+        )
+
+
+def _join(parts: list[str], and_word: str) -> str:
+    if len(parts) <= 1:
+        return "".join(parts)
+    return ", ".join(parts[:-1]) + f" {and_word} " + parts[-1]

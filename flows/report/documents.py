@@ -1,49 +1,74 @@
 """Producing the downloadable files of a summary, in any of the supported formats.
 
-Pure functions from a snapshot to bytes, safe to run in a worker thread, so a channel can make
-documents off its event loop while other buyers keep chatting.
+One registry, `FORMATS`: a format is a function from a `Rendering` (the request, with the report
+and the chart made at most once) to bytes. Adding a format is one module plus one line here.
+Pure functions, safe to run in a worker thread.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from flows.events import DocumentRequest
 from flows.prompting import plain
 from flows.report.answers_file import dump_answers
-from flows.report.chart import ambitieweb_png
 from flows.report.context import Report
-from flows.report.docx_doc import report_docx
 from flows.report.files import filename
-from flows.report.markdown import report_markdown
 from flows.report.summary import chat_text, default_builder
-from flows.texts import default_texts
-
-FORMATS = ("docx", "md", "png", "yaml", "txt")
+from flows.report.words import report_words
 
 
-def chart_bytes(report: Report) -> bytes:
-    return ambitieweb_png(
-        report.chart_points,
-        title=plain(default_texts()("report.download_caption", name=report.title)),
-    )
+@dataclass(frozen=True)
+class Rendering:
+    request: DocumentRequest
+
+    @functools.cached_property
+    def report(self) -> Report:
+        return default_builder().build(self.request)
+
+    @functools.cached_property
+    def chart(self) -> bytes:
+        from flows.report.chart import ambitieweb_png  # matplotlib: only where a chart is made
+
+        title = report_words()("chart_title", title=self.report.title)
+        return ambitieweb_png(self.report.chart_points, title=title)
 
 
-_RENDERERS: dict[str, Callable[[Report], bytes]] = {
-    "docx": lambda r: report_docx(r, chart_bytes(r)),
-    "md": lambda r: report_markdown(r).encode("utf-8"),
-    "png": chart_bytes,
-    "txt": lambda r: plain(chat_text(r)).encode("utf-8"),
+def _docx(r: Rendering) -> bytes:
+    from flows.report.docx_doc import report_docx
+
+    return report_docx(r.report, r.chart)
+
+
+def _md(r: Rendering) -> bytes:
+    from flows.report.markdown import report_markdown
+
+    return report_markdown(r.report).encode("utf-8")
+
+
+def _json(r: Rendering) -> bytes:
+    from flows.report.json_export import report_json
+
+    return report_json(r.report).encode("utf-8")
+
+
+FORMATS: dict[str, Callable[[Rendering], bytes]] = {
+    "docx": _docx,
+    "md": _md,
+    "png": lambda r: r.chart,
+    "txt": lambda r: plain(chat_text(r.report)).encode("utf-8"),
+    "json": _json,
+    "yaml": lambda r: dump_answers(r.request).encode("utf-8"),
 }
 
 
 def render_bytes(request: DocumentRequest, fmt: str) -> bytes:
-    if fmt == "yaml":
-        return dump_answers(request).encode("utf-8")
-    if fmt not in _RENDERERS:
+    if fmt not in FORMATS:
         raise ValueError(f"onbekend formaat {fmt!r}")
-    return _RENDERERS[fmt](default_builder().build(request))
+    return FORMATS[fmt](Rendering(request))
 
 
 def render_all(request: DocumentRequest) -> dict[str, bytes]:
@@ -52,21 +77,8 @@ def render_all(request: DocumentRequest) -> dict[str, bytes]:
 
     if contract.is_progress(request):
         return contract.progress_files(request)
-    if request.formats == ("yaml",):
-        return {"yaml": render_bytes(request, "yaml")}
-    report = default_builder().build(request)
-    chart = chart_bytes(report)
-    out: dict[str, bytes] = {}
-    for fmt in request.formats:
-        if fmt == "docx":
-            out[fmt] = report_docx(report, chart)
-        elif fmt == "png":
-            out[fmt] = chart
-        elif fmt == "yaml":
-            out[fmt] = dump_answers(request).encode("utf-8")
-        else:
-            out[fmt] = _RENDERERS[fmt](report)
-    return out
+    rendering = Rendering(request)
+    return {fmt: FORMATS[fmt](rendering) for fmt in request.formats}
 
 
 def write_documents(request: DocumentRequest, out_dir: Path) -> list[Path]:

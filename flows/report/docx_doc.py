@@ -1,19 +1,20 @@
 """The tender-ambition summary as a Word document a buyer can send on to colleagues.
 
+Formal register throughout, marked as a draft with version and date. The first page is the
+category ambition card (after the Ambitieweb guide's "ambitiekaart"); then the advice sections in
+the same order as the chat, Markdown and JSON. Each table holds one kind of criterion, and no
+table has a narrow column for long words: the theme is written in bold above the text instead.
 Only built-in styles ("Title", "Heading 1", "Table Grid", "List Bullet" and the like), so a
-reader's own Word template restyles the document cleanly. Every fixed word comes from
-prompts/report_docx.yaml. The Report's text is what the buyer typed: XML cannot hold control
-characters and python-docx raises on them, so those are dropped; everything else, emoji and
-`<&"` included, is written exactly as typed (python-docx escapes it for the XML).
+reader's own Word template restyles the document cleanly. Every fixed word comes from the report
+catalog. XML cannot hold control characters and python-docx raises on them, so those are dropped;
+everything else is written exactly as typed.
 """
 
 from __future__ import annotations
 
-import functools
 import io
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,23 +27,30 @@ from docx.shared import Cm, Mm, Pt, RGBColor
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 
+from flows.advice import Item
 from flows.prompting import shorten
-from flows.report.context import QA, AdviceRow, Report
+from flows.report.context import AdviceSection, Report
+from flows.report.words import Words, report_words
 from flows.texts import yaml_section
 
 LANGUAGE = "nl-NL"
-PICTURE_WIDTH = Cm(15)
-THEME_WIDTHS = (2.0, 3.6, 2.8, 4.6, 3.0)
-MEASURE_WIDTHS = (3.0, 5.4, 2.3, 2.6, 2.7)
+PICTURE_WIDTH = Cm(11)
+THEME_WIDTHS = (1.3, 4.3, 2.8, 3.8, 3.8)
+SHORT_WIDTHS = (10.5, 5.5)
+CARD_WIDTHS = (3.6, 12.4)
+BULLET = "• "
+AWARD_WIDTHS = (8.0, 2.5, 5.5)
 TABLE_FONT = Pt(9.5)
+NOTE_FONT = Pt(8.5)
 HEADER_FILL = "E3EDEA"
 FOOTER_GREY = RGBColor(0x6B, 0x72, 0x80)
 FOOTER_TITLE = 60
+CORE_PROPERTY_MAX = 255
+TABLE_KINDS = {"geschiktheid": ("geschiktheidseis", "selectiecriterium")}
+KIND_TITLES = {"geschiktheidseis": "Geschiktheidseisen", "selectiecriterium": "Selectiecriteria"}
+BULLET_SECTIONS = ("procedure", "intern")
 
 _NOT_XML = re.compile("[^\t\n\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-
-
-CORE_PROPERTY_MAX = 255
 
 
 def clean(text: str) -> str:
@@ -51,95 +59,60 @@ def clean(text: str) -> str:
     return _NOT_XML.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
-class DocxTexts:
-    """The `docx` section of prompts/report_docx.yaml, looked up by dotted key."""
-
-    def __init__(self, raw: Mapping[str, Any], source: str) -> None:
-        self._raw = raw
-        self._source = source
-
-    def _find(self, key: str) -> Any:
-        node: Any = self._raw
-        for part in key.split("."):
-            if not isinstance(node, Mapping) or part not in node:
-                raise KeyError(f"{self._source}: docx.{key} ontbreekt")
-            node = node[part]
-        return node
-
-    def __call__(self, key: str, **fields: object) -> str:
-        value = self._find(key)
-        if not isinstance(value, str):
-            raise KeyError(f"{self._source}: docx.{key} moet een tekst zijn")
-        text = value.strip()
-        return text.format(**fields) if fields else text
-
-    def items(self, key: str) -> tuple[str, ...]:
-        value = self._find(key)
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise KeyError(f"{self._source}: docx.{key} moet een lijst teksten zijn")
-        return tuple(value)
-
-    def mapping(self, key: str) -> Mapping[str, str]:
-        value = self._find(key)
-        if not isinstance(value, Mapping):
-            raise KeyError(f"{self._source}: docx.{key} moet een mapping zijn")
-        return {str(k): str(v) for k, v in value.items()}
+# The contract phase's progress document builds on the same writer and word lookup.
+DocxTexts = Words
 
 
-@functools.cache
-def docx_texts() -> DocxTexts:
+def docx_texts() -> Words:
     section, path = yaml_section("report_docx.yaml", "docx")
-    return DocxTexts(section, str(path))
+    return Words(section, f"{path}: docx")
 
 
 def report_docx(report: Report, chart_png: bytes | None) -> bytes:
     """The whole summary; `chart_png` is the Ambitieweb, left out when None."""
-    t = docx_texts()
+    w, d = report_words(), docx_texts()
     doc = Document()
-    _setup(doc, report, t)
-    w = _Writer(doc, t)
-    w.title_page(report)
-    w.ambition(report)
-    w.themes(report, chart_png)
-    w.requirements(report)
-    w.award(report)
-    w.no_ambition(report)
-    w.partner(report)
-    w.collaboration(report)
-    w.monitoring(report)
-    w.context(report)
-    w.open_points(report)
-    out = io.BytesIO()
-    doc.save(out)
-    return out.getvalue()
+    _setup(doc, report, w, d)
+    out = _Writer(doc, w, d)
+    out.card(report)
+    out.themes(report, chart_png)
+    for number, section in enumerate(report.sections, start=1):
+        out.section(number, section)
+    out.open_points(report, len(report.sections) + 1)
+    out.collaboration(report)
+    out.rules(report)
+    out.answers(report)
+    buffer = io.BytesIO()
+    doc.save(buffer)
+    return buffer.getvalue()
 
 
-def _setup(doc: DocxDocument, report: Report, t: DocxTexts) -> None:
+def _setup(doc: DocxDocument, report: Report, w: Words, d: Words) -> None:
     section = doc.sections[0]
     section.page_width, section.page_height = Mm(210), Mm(297)
     for side in ("left_margin", "right_margin", "top_margin", "bottom_margin"):
         setattr(section, side, Cm(2.5))
     props = doc.core_properties
-    # Word's document properties hold at most 255 characters; the title page keeps the full name.
-    props.title = shorten(clean(t("core_title", title=report.title)), CORE_PROPERTY_MAX)
-    props.author = props.last_modified_by = t("author")
-    props.subject = t("subject")
+    # Word's document properties hold at most 255 characters; the first page keeps the full name.
+    props.title = shorten(clean(d("core_title", title=report.title)), CORE_PROPERTY_MAX)
+    props.author = props.last_modified_by = d("author")
+    props.subject = d("subject")
     props.language = LANGUAGE
     props.created = props.modified = datetime.now(UTC).replace(tzinfo=None)
     props.revision = 1
-    props.comments = ""
-    # Dutch proofing for everything that inherits from Normal, so Word does not flag every word.
+    props.comments = w("version", version=report.version, date=report.date)
     lang = OxmlElement("w:lang")
     lang.set(qn("w:val"), LANGUAGE)
     doc.styles["Normal"].element.get_or_add_rPr().append(lang)
-    _footer(section.footer.paragraphs[0], t, report.title)
+    doc.styles["Normal"].font.size = Pt(10.5)
+    _footer(section.footer.paragraphs[0], d, report.title)
 
 
-def _footer(paragraph: Paragraph, t: DocxTexts, title: str) -> None:
+def _footer(paragraph: Paragraph, d: Words, title: str) -> None:
     short = clean(title)
     if len(short) > FOOTER_TITLE:
         short = short[: FOOTER_TITLE - 1].rstrip() + "…"
-    before, _, after = t("footer", title=short.replace("\n", " "), page="{page}").partition(
+    before, _, after = d("footer", title=short.replace("\n", " "), page="{page}").partition(
         "{page}"
     )
     paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
@@ -154,29 +127,16 @@ def _footer(paragraph: Paragraph, t: DocxTexts, title: str) -> None:
     field.append(runs[1]._r)
 
 
-def _or_dash(value: str | None, dash: str) -> str:
-    return value if value is not None and value.strip() else dash
-
-
-@dataclass(frozen=True)
-class _Group:
-    """Rows of one theme in a measures table; the theme and the reason span all of them."""
-
-    theme: str
-    reason: str
-    rows: list[tuple[str, str, str]]
-
-
 class _Writer:
-    def __init__(self, doc: DocxDocument, t: DocxTexts) -> None:
+    def __init__(self, doc: DocxDocument, w: Words, d: Words | None = None) -> None:
         self.doc = doc
-        self.t = t
-        self.dash = t("dash")
+        self.w = w
+        self.d = d or w
         self._style_ids: dict[str, str] = {}
 
     def styled(self, name: str | None) -> Paragraph:
-        """A new paragraph in a built-in style. python-docx resolves a style name by scanning
-        every style on each call, a third of the render time, so each id is looked up once."""
+        """A new paragraph in a built-in style, each style id looked up once (python-docx scans
+        every style on each lookup by name)."""
         p = self.doc.add_paragraph()
         if name is not None:
             if name not in self._style_ids:
@@ -185,7 +145,9 @@ class _Writer:
         return p
 
     def heading(self, text: str, level: int = 1) -> Paragraph:
-        return self.para(text, f"Heading {level}")
+        p = self.para(text, f"Heading {level}")
+        p.paragraph_format.keep_with_next = True
+        return p
 
     def para(
         self, text: str, style: str | None = None, *, bold: bool = False, italic: bool = False
@@ -199,236 +161,212 @@ class _Writer:
     def labelled(self, label: str, value: str | None) -> Paragraph:
         p = self.styled(None)
         p.add_run(clean(label)).bold = True
-        p.add_run(" " + clean(_or_dash(value, self.dash)))
+        p.add_run(" " + clean(value if value and value.strip() else self.w("dash")))
         return p
 
     def bullets(self, items: Iterable[str]) -> None:
         for item in items:
             self.para(item, "List Bullet")
 
-    def qa(self, rows: Sequence[QA]) -> None:
-        if not rows:
-            self.para(self.t("empty"), italic=True)
-        for row in rows:
-            self.para(row.question, bold=True).paragraph_format.keep_with_next = True
-            self.para(_or_dash(row.answer, self.dash))
-
     def table(
         self,
         headers: Sequence[str],
         widths: Sequence[float],
-        rows: Sequence[Sequence[str | None]],
-        spans: Sequence[tuple[int, int, int]] = (),
+        rows: Sequence[Sequence[str | None]] = (),
     ) -> Table:
-        """Empty text shows as a dash; None leaves a cell blank for a span (first row, last row,
-        column) to merge it into the cell above."""
         table: Table = self.doc.add_table(rows=1, cols=len(headers))
         table.style = self.doc.styles["Table Grid"]
         table.autofit = False
-        # Word reads the cell widths, LibreOffice the column grid; add_row copies the grid's
-        # widths into each new row's cells.
+        # Word reads the cell widths, LibreOffice the column grid; add_row copies the grid widths.
         for column, width in zip(table.columns, widths, strict=True):
             column.width = Cm(width)
-        header = table.rows[0]
-        for cell, title, width in zip(header.cells, headers, widths, strict=True):
+        for cell, title, width in zip(table.rows[0].cells, headers, widths, strict=True):
             cell.width = Cm(width)
             _fill(cell, title, bold=True)
             _shade(cell, HEADER_FILL)
         _repeat_header(table)
-        add_row: Any = table.add_row  # untyped in python-docx
+        add_row: Any = table.add_row
         for row in rows:
-            cells = add_row().cells
-            for cell, text in zip(cells, row, strict=True):
-                if text is not None:
-                    _fill(cell, _or_dash(text, self.dash))
-        grid = table.rows
-        for first, last, col in spans:
-            grid[first].cells[col].merge(grid[last].cells[col])
+            for cell, text in zip(add_row().cells, row, strict=True):
+                _fill(cell, text or self.w("dash"))
         return table
 
-    def measures_table(self, groups: Sequence[_Group]) -> None:
-        headers = self.t.items("measure.columns")
-        rows: list[tuple[str | None, ...]] = []
-        spans: list[tuple[int, int, int]] = []
-        for g in groups:
-            first = len(rows) + 1
-            for i, (text, kind, indicator) in enumerate(g.rows):
-                rows.append(
-                    (
-                        g.theme if i == 0 else None,
-                        text,
-                        kind,
-                        indicator,
-                        g.reason if i == 0 else None,
-                    )
-                )
-            if len(g.rows) > 1:
-                spans += [(first, len(rows), 0), (first, len(rows), len(headers) - 1)]
-        self.table(headers, MEASURE_WIDTHS, rows, spans)
+    def item_cell(self, cell: Any, item: Item) -> None:
+        """Theme in bold, the text, then why and any warning in small print."""
+        first = cell.paragraphs[0]
+        if item.heading:
+            run = first.add_run(clean(item.heading) + ": ")
+            run.bold = True
+            run.font.size = TABLE_FONT
+        first.add_run(clean(item.text)).font.size = TABLE_FONT
+        notes = [(self.w("field.reason"), item.reason, False)]
+        if item.warning:
+            notes.append((self.w("field.warning"), item.warning, True))
+        if item.jurist:
+            notes.append((self.w("field.jurist"), item.jurist_note or "", False))
+        for label, text, bold in notes:
+            p = cell.add_paragraph()
+            head = p.add_run(clean(label) + (": " if text else ""))
+            head.italic, head.bold, head.font.size = True, bold or None, NOTE_FONT
+            body = p.add_run(clean(text))
+            body.italic, body.font.size = True, NOTE_FONT
 
-    def groups(self, rows: Sequence[AdviceRow], award: bool) -> list[_Group]:
-        t = self.t
-        types = t.mapping("measure.types")
-        out = []
-        for row in rows:
-            lines: list[tuple[str, str, str]] = []
-            if (row.own_goal or "").strip() or (row.own_indicator or "").strip():
-                lines.append(
-                    (
-                        _or_dash(row.own_goal, self.dash),
-                        t("measure.own_goal"),
-                        _or_dash(row.own_indicator, self.dash),
-                    )
-                )
-            lines += [
-                (m.text, types.get(m.type, m.type), _or_dash(m.indicator, self.dash))
-                for m in row.measures
-            ]
-            if award:
-                lines += [(extra, t("measure.extra"), self.dash) for extra in row.extras]
-            if not lines:
-                lines.append((t("measure.no_measures"), self.dash, self.dash))
-            theme = (
-                row.theme
-                if row.level is None
-                else t("measure.theme_level", theme=row.theme, level=row.level)
-            )
-            out.append(_Group(theme, row.reason, lines))
-        return out
-
-    def title_page(self, r: Report) -> None:
-        t = self.t
-        title = self.para(r.title, "Title")
-        title.paragraph_format.space_before = Pt(120)
-        self.para(t("subtitle"), "Subtitle")
-        self.labelled(t("organisation") + ":", r.organisation)
-        self.labelled(t("category") + ":", r.category)
-        self.labelled(t("date") + ":", r.date)
-        self.para(t("made_with"), italic=True).paragraph_format.space_before = Pt(24)
-
-    def ambition(self, r: Report) -> None:
-        t = self.t
-        self.heading(t("ambition.heading")).paragraph_format.page_break_before = True
-        if r.ambition.strip():
-            self.para(r.ambition, "Intense Quote")
-            self.para(t("ambition.own" if r.ambition_is_own else "ambition.proposal"), italic=True)
-        else:
-            self.para(t("empty"), italic=True)
-        if r.org_ambition and r.org_ambition.strip():
-            self.para(t("ambition.org")).paragraph_format.keep_with_next = True
-            self.para(r.org_ambition, "Quote")
+    def card(self, r: Report) -> None:
+        """One page: the ambition, then a two-column table of what the tender does with it."""
+        w, c = self.w, r.card
+        for run in self.para(r.title, "Title").runs:
+            run.font.size = Pt(20)
+        meta = (r.organisation, r.category, w("version", version=r.version, date=r.date))
+        self.para(" · ".join(x for x in meta if x), italic=True)
+        self.heading(w("card.heading"))
+        self.para(c.ambition, "Intense Quote")
+        self.para(w("card.own") if c.ambition_is_own else w("card.proposal"), italic=True)
+        rows: list[tuple[str, Sequence[str]]] = []
+        if c.org_ambition:
+            rows.append((w("card.org").rstrip(":"), (c.org_ambition,)))
+        card_lists: tuple[tuple[str, Sequence[str]], ...] = (
+            ("goals", c.goals),
+            ("minimum", c.minimum),
+            ("rewarded", c.rewarded),
+            ("research", c.research),
+            ("involved", c.involved),
+        )
+        for key, values in card_lists:
+            rows.append((w(f"card.{key}"), values or (w("empty"),)))
+        if c.instruments:
+            rows.append((w("card.instruments"), (", ".join(c.instruments),)))
+        rows.append((w("card.mvi_label"), (c.mvi_group,)))
+        table = self.doc.add_table(rows=0, cols=2)
+        table.style = self.doc.styles["Table Grid"]
+        table.autofit = False
+        for column, width in zip(table.columns, CARD_WIDTHS, strict=True):
+            column.width = Cm(width)
+        add_row: Any = table.add_row
+        for label, values in rows:
+            cells = add_row().cells
+            _fill(cells[0], label, bold=True)
+            _shade(cells[0], HEADER_FILL)
+            mark = BULLET if len(values) > 1 else ""
+            _fill(cells[1], mark + values[0])
+            for value in values[1:]:
+                cells[1].add_paragraph().add_run(clean(mark + value)).font.size = TABLE_FONT
 
     def themes(self, r: Report, chart_png: bytes | None) -> None:
-        t = self.t
-        self.heading(t("themes.heading"))
-        if r.themes:
-            self.para(t("themes.intro"))
-            self.table(
-                t.items("themes.columns"),
-                THEME_WIDTHS,
-                [
-                    (
-                        str(th.priority),
-                        th.label,
-                        th.level_label
-                        if th.level is None
-                        else t("themes.level", level=th.level, label=th.level_label),
-                        th.goal or "",
-                        th.indicator or "",
-                    )
-                    for th in r.themes
-                ],
-            )
+        w = self.w
+        self.heading(w("themes.heading")).paragraph_format.page_break_before = True
+        if not r.themes:
+            self.para(w("empty"), italic=True)
         else:
-            self.para(t("empty"), italic=True)
+            self.para(w("themes.intro"))
+            table = self.table(w.items("themes.columns"), THEME_WIDTHS)
+            add_row: Any = table.add_row
+            for t in r.themes:
+                cells = add_row().cells
+                for cell, text in zip(
+                    cells,
+                    (str(t.priority), t.label, t.level_label, t.goal or w("dash"), t.route),
+                    strict=True,
+                ):
+                    _fill(cell, text)
         if chart_png is not None:
             picture = self.styled(None)
             picture.alignment = WD_ALIGN_PARAGRAPH.CENTER
             picture.paragraph_format.keep_with_next = True
             picture.paragraph_format.space_before = Pt(12)
             picture.add_run().add_picture(io.BytesIO(chart_png), width=PICTURE_WIDTH)
-            self.para(t("chart.caption"), "Caption").alignment = WD_ALIGN_PARAGRAPH.CENTER
+            self.para(self.d("chart_caption"), "Caption").alignment = WD_ALIGN_PARAGRAPH.CENTER
 
-    def requirements(self, r: Report) -> None:
-        t = self.t
-        self.heading(t("requirements.heading"))
-        if r.requirements:
-            self.para(t("requirements.intro"))
-            self.measures_table(self.groups(r.requirements, award=False))
-        else:
-            self.para(t("requirements.none"), italic=True)
-        if r.general_minimum:
-            self.labelled(t("requirements.general_minimum"), r.general_minimum)
-
-    def award(self, r: Report) -> None:
-        t = self.t
-        self.heading(t("award.heading"))
-        if r.award_criteria:
-            self.para(t("award.intro"))
-            self.measures_table(self.groups(r.award_criteria, award=True))
-        else:
-            self.para(t("award.none"), italic=True)
-        if r.award_note.strip():
-            self.para(r.award_note, italic=True).paragraph_format.space_before = Pt(6)
-        if r.general_distinction:
-            self.labelled(t("award.general_distinction"), r.general_distinction)
-
-    def no_ambition(self, r: Report) -> None:
-        if not r.no_ambition:
+    def section(self, number: int, s: AdviceSection) -> None:
+        self.heading(f"{number}. {s.title}")
+        self.para(s.intro, italic=True)
+        if not s.items:
+            self.para(self.w("section.empty"))
             return
-        self.heading(self.t("no_ambition.heading"), level=2)
-        self.para(self.t("no_ambition.intro"))
-        self.bullets(r.no_ambition)
+        if s.id in BULLET_SECTIONS:
+            for item in s.items:
+                p = self.styled("List Bullet")
+                if item.theme_label:
+                    p.add_run(clean(item.theme_label) + ": ").bold = True
+                p.add_run(clean(item.text))
+                if item.jurist:
+                    p.add_run(" (" + clean(self.w("field.jurist").lower()) + ")").italic = True
+            return
+        kinds = TABLE_KINDS.get(s.id, (None,))
+        for kind in kinds:
+            items = [i for i in s.items if kind is None or i.section == kind]
+            if not items:
+                continue
+            if kind is not None and len(kinds) > 1:
+                self.heading(KIND_TITLES[kind], level=2)
+            if s.id == "gunningscriterium":
+                self.award_table(items)
+            else:
+                self.short_table(items)
 
-    def partner(self, r: Report) -> None:
-        self.heading(self.t("partner.heading"))
-        self.qa(r.partner)
+    def short_table(self, items: Sequence[Item]) -> None:
+        w = self.w
+        table = self.table((w("field.text"), w("field.proof")), SHORT_WIDTHS)
+        add_row: Any = table.add_row
+        for item in items:
+            cells = add_row().cells
+            self.item_cell(cells[0], item)
+            _fill(cells[1], item.proof or w("dash"))
+        self.styled(None)
+
+    def award_table(self, items: Sequence[Item]) -> None:
+        w = self.w
+        headers = (w("field.text"), w("field.weight"), f"{w('field.scoring')} / {w('field.proof')}")
+        table = self.table(headers, AWARD_WIDTHS)
+        add_row: Any = table.add_row
+        for item in items:
+            cells = add_row().cells
+            self.item_cell(cells[0], item)
+            _fill(cells[1], f"{item.weight or 0}%")
+            note = (
+                cells[1]
+                .add_paragraph()
+                .add_run(clean(f"({item.quality_weight or 0}% {w('field.of_quality')})"))
+            )
+            note.font.size = NOTE_FONT
+            _fill(cells[2], item.scoring or w("dash"))
+            proof = cells[2].add_paragraph()
+            head = proof.add_run(clean(w("field.proof")) + ": ")
+            head.bold, head.font.size = True, TABLE_FONT
+            proof.add_run(clean(item.proof or w("dash"))).font.size = TABLE_FONT
+        self.styled(None)
+
+    def open_points(self, r: Report, number: int) -> None:
+        w = self.w
+        self.heading(f"{number}. {w('open.title')}")
+        if r.contradictions:
+            self.para(w("open.contradictions"), bold=True).paragraph_format.keep_with_next = True
+            self.bullets(r.contradictions)
+        if r.open_points:
+            self.para(w("open.points"), bold=True).paragraph_format.keep_with_next = True
+            self.bullets(r.open_points)
+        if not r.open_points and not r.contradictions:
+            self.para(w("open.none"))
 
     def collaboration(self, r: Report) -> None:
-        t = self.t
-        c = r.collaboration
-        self.heading(t("collaboration.heading"))
-        self.labelled(t("collaboration.advice"), c.form)
-        if c.explanation.strip():
-            self.para(c.explanation)
+        w, c = self.w, r.collaboration
+        self.heading(w("collaboration.title"))
+        self.labelled(w("collaboration.advice"), c.form)
+        self.para(c.explanation)
         if c.decisive:
-            self.para(t("collaboration.decisive")).paragraph_format.keep_with_next = True
+            self.para(w("collaboration.decisive"), bold=True).paragraph_format.keep_with_next = True
             self.bullets(c.decisive)
-        if c.note:
-            self.para(c.note, italic=True)
 
-    def monitoring(self, r: Report) -> None:
-        t = self.t
-        self.heading(t("monitoring.heading"))
-        if r.kpis:
-            self.para(t("monitoring.kpis"), bold=True).paragraph_format.keep_with_next = True
-            self.bullets(r.kpis)
-        else:
-            self.labelled(t("monitoring.kpis"), None)
-        self.labelled(t("monitoring.reporting"), r.reporting)
-        self.labelled(t("monitoring.evaluation"), ", ".join(r.evaluation))
-        self.labelled(t("monitoring.owner"), r.owner)
-        roadmap = {
-            True: t("answer_yes"),
-            False: t("answer_no"),
-            None: t("monitoring.roadmap_unknown"),
-        }
-        self.labelled(t("monitoring.roadmap"), roadmap[r.roadmap])
+    def rules(self, r: Report) -> None:
+        self.heading(self.w("rules.title"))
+        self.bullets(r.rules)
 
-    def context(self, r: Report) -> None:
-        self.heading(self.t("context.heading"))
-        if not r.context:
-            self.para(self.t("empty"), italic=True)
-        for section in r.context:
-            self.heading(section.title, level=2)
-            self.qa(section.rows)
-
-    def open_points(self, r: Report) -> None:
-        self.heading(self.t("open_points.heading"))
-        if r.open_points:
-            self.bullets(r.open_points)
-        else:
-            self.para(self.t("open_points.none"))
+    def answers(self, r: Report) -> None:
+        self.heading(self.w("answers.title")).paragraph_format.page_break_before = True
+        for group in r.answers:
+            self.heading(group.title, level=2)
+            for qa in group.rows:
+                self.para(qa.question, bold=True).paragraph_format.keep_with_next = True
+                self.para(qa.answer)
 
 
 def _fill(cell: Any, text: str, *, bold: bool = False) -> None:

@@ -1,7 +1,9 @@
 """The summary as Markdown, for wikis and e-mail.
 
-A separate Jinja environment whose `finalize` escapes every value for Markdown, so a buyer's `*`,
-`|` or `<` can never turn into formatting, a broken table or raw HTML.
+A separate Jinja environment whose `finalize` escapes every value, so a buyer's `*`, `|` or `<`
+can never turn into formatting, a broken table or raw HTML. Only what Markdown would act on is
+escaped: brackets, parentheses and full stops in running text stay as typed, so the file reads
+well as plain text too.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ from typing import Any
 import jinja2
 
 from flows.report.context import Report
+from flows.report.words import report_words
 from flows.texts import prompts_dir
 
-_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
+_LINE_START = re.compile(r"^(\d*)([#+\-=>]|(?<=\d)[.)])")
 
 
 def md_escape(value: Any) -> str:
@@ -23,7 +27,7 @@ def md_escape(value: Any) -> str:
         return ""
     text = " ".join(str(value).split())
     text = _SPECIAL.sub(r"\\\1", text)
-    return re.sub(r"^(\d+)\.", r"\1\\.", text).replace("&", "&amp;")
+    return _LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
 
 
 @functools.lru_cache(maxsize=1)
@@ -39,5 +43,5 @@ def _environment() -> jinja2.Environment:
 
 
 def report_markdown(report: Report) -> str:
-    text = _environment().get_template("summary.md.j2").render(r=report)
+    text = _environment().get_template("summary.md.j2").render(r=report, w=report_words())
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"

@@ -7,6 +7,7 @@ import functools
 from flows.events import DocumentRequest
 from flows.report.context import Report, ReportBuilder
 from flows.report.splitting import TELEGRAM_LIMIT, split_message
+from flows.report.words import report_words
 from flows.texts import default_texts
 
 
@@ -16,7 +17,7 @@ def default_builder() -> ReportBuilder:
 
 
 def chat_text(report: Report) -> str:
-    return default_texts().template("summary_chat.html.j2", r=report)
+    return default_texts().template("summary_chat.html.j2", r=report, w=report_words())
 
 
 def chat_summary(request: DocumentRequest, limit: int = TELEGRAM_LIMIT) -> list[str]:
