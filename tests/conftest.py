@@ -62,6 +62,11 @@ SLOW_TESTS = {
     "test_rendering_in_threads_gives_the_same_images",
     "test_a_file_size_limit_mid_write_leaves_the_good_document",
     "test_an_alias_bomb_is_refused_quickly_and_cheaply",
+    "test_answer_mark_and_photo_caption_are_not_escaped_twice",
+    "test_documents_for_a_tender_with_a_long_name_arrive",
+    "test_a_year_of_quarterly_checkins",
+    "test_summer_time_change_neither_doubles_nor_drops",
+    "test_the_loader_rejects_a_broken_file_naming_the_entry",
 }
 
 

@@ -329,11 +329,12 @@ class TelegramFuzz(RuleBasedStateMachine):
             seqs = {seq_of(data) for _, data in call.buttons} - {None}
             for seq in seqs:
                 assert seq is not None
-                assert seq > self.max_seq.get(call.chat_id, 0), (
+                chat = int(call.chat_id)
+                assert seq > self.max_seq.get(chat, 0), (
                     f"prompt number {seq} used again (highest so far "
-                    f"{self.max_seq.get(call.chat_id)}): an old button would look current"
+                    f"{self.max_seq.get(chat)}): an old button would look current"
                 )
-                self.max_seq[call.chat_id] = seq
+                self.max_seq[chat] = seq
 
     def request_for(self, user: int, formats: tuple[str, ...]) -> DocumentRequest | None:
         doc = self.store.get_user(self.key(user)) or {}

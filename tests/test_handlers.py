@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +46,7 @@ def methods(calls: list[Call]) -> list[str]:
 
 
 def messages(calls: list[Call]) -> list[str]:
-    return [c.text for c in calls if c.method == "sendMessage"]
+    return [c.text or "" for c in calls if c.method == "sendMessage"]
 
 
 @pytest.fixture
@@ -73,7 +73,7 @@ async def to_categories(tg: Harness) -> Call:
         await tg.send(line)
     prompt = tg.request.last_keyboard(USER)
     assert prompt is not None
-    assert "Om welk facilitair inkooppakket" in prompt.text
+    assert "Om welk facilitair inkooppakket" in (prompt.text or "")
     return prompt
 
 
@@ -108,7 +108,7 @@ async def test_a_typed_answer_is_saved_and_the_next_question_follows(tg: Harness
     calls = await tg.send("Catering <hoofdkantoor> & 2027")
     assert tg.answers() == {"naam": "Catering <hoofdkantoor> & 2027"}
     prompt = calls[-1]
-    assert "Om welk facilitair inkooppakket gaat het?" in prompt.text
+    assert "Om welk facilitair inkooppakket gaat het?" in (prompt.text or "")
     assert [label for label, _ in prompt.buttons][:2] == ["Catering", "Schoonmaak"]
 
 
@@ -207,7 +207,7 @@ async def test_an_old_or_out_of_range_button_answers_nothing(tg: Harness) -> Non
         ], data
         assert set(tg.answers()) == {"naam"}, data
         prompt = tg.request.last_keyboard(USER) or prompt
-        assert "Om welk facilitair inkooppakket" in prompt.text
+        assert "Om welk facilitair inkooppakket" in (prompt.text or "")
 
 
 async def press_old_button_repeatedly(tg: Harness, old: Call, expected: dict[str, Any]) -> None:
@@ -231,7 +231,7 @@ async def test_a_button_from_an_earlier_tender_never_answers_the_new_one(tg: Har
     await tg.send("Gemeente A")
     await tg.send("/nieuw")
     await tg.send("Tender B")
-    assert "Om welk facilitair inkooppakket" in (tg.request.last_keyboard(USER) or old).text
+    assert "Om welk facilitair inkooppakket" in ((tg.request.last_keyboard(USER) or old).text or "")
 
     await press_old_button_repeatedly(tg, old, {"naam": "Tender B"})
 
@@ -338,7 +338,7 @@ async def test_a_failure_inside_the_conversation_apologises_and_nothing_is_lost(
 ) -> None:
     await to_categories(tg)
     conversation = tg.app.bot_data["private_chat"].conversation
-    real = conversation.handle
+    real: Callable[[str, Event], Reply] = conversation.handle
     failures: list[Event] = []
 
     def fails_once(user_key: str, event: Event) -> Reply:
@@ -371,7 +371,9 @@ async def test_a_failure_inside_the_conversation_apologises_and_nothing_is_lost(
 async def test_going_back_to_an_answered_yes_no_question_shows_it(tg: Harness) -> None:
     for line in lines_to("org_ambitie_bestaat"):
         await tg.send(line)
-    await tg.press(button(tg.request.last_keyboard(USER), "Ja"))
+    keyboard = tg.request.last_keyboard(USER)
+    assert keyboard is not None
+    await tg.press(button(keyboard, "Ja"))
     assert tg.answers()["org_ambitie_bestaat"] is True
 
     calls = await tg.send("/terug")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
 from typing import Any
 
 from telegram import Update
@@ -160,7 +161,11 @@ MEDIA_KINDS = ("sticker", "photo", "voice")
 
 def media_update(bot: Any, user_id: int, kind: str = "sticker") -> Update:
     fake = fake_of(bot)
-    senders = {"sticker": fake.send_sticker, "photo": fake.send_photo, "voice": fake.send_voice}
+    senders: dict[str, Callable[[int, int], int]] = {
+        "sticker": fake.send_sticker,
+        "photo": fake.send_photo,
+        "voice": fake.send_voice,
+    }
     update_id = senders[kind](user_id, user_id)
     return _one_update(bot, fake, update_id)
 
