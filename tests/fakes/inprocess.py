@@ -135,7 +135,7 @@ def press_update(bot: Any, user_id: int, data: str, message_id: int | None = Non
     if message_id is None:
         message_id = fake.message_with_button(user_id, data)
     shown = fake.buttons_of(user_id, message_id) if message_id is not None else None
-    if shown is None or data not in shown:
+    if message_id is None or shown is None or data not in shown:
         message_id = fake.old_bot_message(user_id, data, message_id)
     update_id = fake.press_update_id(user_id, user_id, message_id, data)
     return _one_update(bot, fake, update_id)

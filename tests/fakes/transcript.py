@@ -68,10 +68,10 @@ def transcript(fake: FakeBotApi, chat_id: int) -> str:
             block += f"{cells}</div>"
         items.append((message.message_id, block))
     for update in fake.updates_sent:
-        message = update.get("message") or {}
-        if message.get("chat", {}).get("id") == chat_id and "text" in message:
-            text = html.escape(str(message["text"]))
-            items.append((int(message["message_id"]), f'<div class="me">{text}</div>'))
+        sent = update.get("message") or {}
+        if sent.get("chat", {}).get("id") == chat_id and "text" in sent:
+            text = html.escape(str(sent["text"]))
+            items.append((int(sent["message_id"]), f'<div class="me">{text}</div>'))
     body = "\n".join(block for _id, block in sorted(items))
     return f"<!doctype html><meta charset=utf-8><style>{STYLE}</style>\n{body}\n"
 
