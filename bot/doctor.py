@@ -32,7 +32,7 @@ class Finding:
 
     def line(self) -> str:
         mark = {"ok": "✓", "let op": "!", "fout": "✗"}[self.verdict]
-        return f"{mark} {self.text}"
+        return f"{mark} {self.text[:1].upper()}{self.text[1:]}"
 
 
 def run(
