@@ -104,9 +104,10 @@ def prepared(buttons: bool) -> Iterator[dict[str, Path]]:
         dirs = {}
         for kind, lines in POSITIONS.items():
             data = base / kind
-            conversation = Conversation(Store(data), buttons=buttons, summarizer=chat_summary)
-            for line in lines:
-                conversation.handle(USER, parse_line(line))
+            with Store(data) as store:  # closed, so the copies below see a quiet directory
+                conversation = Conversation(store, buttons=buttons, summarizer=chat_summary)
+                for line in lines:
+                    conversation.handle(USER, parse_line(line))
             dirs[kind] = data
         yield dirs
     finally:
