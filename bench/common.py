@@ -12,7 +12,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from telegram import Update
 from telegram.ext import (
@@ -123,7 +123,8 @@ def last_keyboard(request: OfflineRequest, chat_id: int) -> dict[str, Any] | Non
             continue
         markup = sent.params.get("reply_markup")
         if markup:
-            return json.loads(markup) if isinstance(markup, str) else markup
+            found = json.loads(markup) if isinstance(markup, str) else markup
+            return cast(dict[str, Any], found)
     return None
 
 

@@ -86,7 +86,7 @@ def events() -> list[Event]:
 
 def one_round(buyers: int) -> float:
     """Microseconds of CPU per update for `buyers` complete example chats."""
-    conversation = Conversation(MemoryRepository(), buttons=False)  # type: ignore[arg-type]
+    conversation = Conversation(MemoryRepository(), buttons=False)
     script = [e for e in events() if e.command != "samenvatting"]
     begin = time.process_time()
     for buyer in range(buyers):

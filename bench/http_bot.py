@@ -19,6 +19,7 @@ presses with the same data on its own last message).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import shutil
@@ -140,7 +141,7 @@ def buyer_ours(fake: FakeBotApi, user: int, pacer: Pacer, run: Run) -> None:
         else:
             label = "Klaar" if step[0] == "done" else step[1]
             message_id, data, keyboard = fake.wait_for(
-                lambda label=label, old=pressed: _button(fake, user, label, old), STEP_TIMEOUT_S
+                functools.partial(_button, fake, user, label, pressed), STEP_TIMEOUT_S
             )
             pressed = keyboard
             mark = len(fake.calls)
@@ -256,7 +257,7 @@ def measure(buyers: int = 30, rate: float = 30.0) -> dict[str, Any]:
     paced = max(8, buyers // 3)
     ours_paced = one_run("ours", paced, rate, None)
     echo_paced = one_run("echo", paced, rate, ours_saturated.trace)
-    result = {
+    result: dict[str, Any] = {
         "buyers": buyers,
         "paced_buyers": paced,
         "offered_rate": rate,

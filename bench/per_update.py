@@ -132,8 +132,8 @@ class Breakdown:
                 outer.save += time.perf_counter() - begin
                 outer.save_cpu += time.thread_time() - begin_cpu
 
-        Conversation.handle = handle  # type: ignore[method-assign]
-        StoreClass.save_tender = save  # type: ignore[method-assign]
+        Conversation.handle = handle  # type: ignore[method-assign,assignment]
+        StoreClass.save_tender = save  # type: ignore[method-assign,assignment]
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -189,7 +189,7 @@ def write_results(results: dict[str, Any], path: Path) -> None:
     mem = results["memory"]
     crash = results["crash"]
     total_mem = mem["rss_bot_mb"] + (mem["rss_document_worker_mb"] or 0)
-    rows = [
+    rows: list[tuple[str, ...]] = [
         (
             "1",
             "throughput at 10,000 stored tenders vs PTB echo bot",

@@ -30,6 +30,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -178,7 +179,7 @@ def op_menus(root: Path, runs: int) -> dict[str, Any]:
     return result
 
 
-OPS = {
+OPS: dict[str, Callable[..., Any]] = {
     "build": op_build,
     "startup": op_startup,
     "hervat": op_hervat,

@@ -38,8 +38,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="map voor de documenten van /samenvatting en /download",
     )
 
-    telegram = sub.add_parser("telegram", help="start de Telegram-bot (long polling)")
+    telegram = sub.add_parser("telegram", help="start de Telegram-bot (long polling of webhook)")
     telegram.add_argument("--data-dir", type=Path, help="waar de antwoorden bewaard worden")
+    telegram.add_argument(
+        "--webhook",
+        metavar="URL",
+        help="webhook in plaats van long polling: het openbare https-adres achter je proxy",
+    )
 
     doctor = sub.add_parser("doctor", help="controleer instellingen, gegevensmap en token")
     doctor.add_argument("--data-dir", type=Path, help="de gegevensmap om te controleren")
@@ -76,10 +81,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return portability.main(args)
         if args.command == "telegram":
-            settings = load_settings(data_dir=args.data_dir, need_token=True)
-            from bot.telegram.app import run_polling
+            settings = load_settings(
+                data_dir=args.data_dir, need_token=True, webhook_url=args.webhook
+            )
+            from bot.telegram.app import run_bot
 
-            return run_polling(settings)
+            return run_bot(settings)
         return run_render(args.answers, args.format, args.output)
     except ConfigError as exc:
         print(f"inkoopkompas: {exc}", file=sys.stderr)

@@ -11,10 +11,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
 TOKEN_SHAPE = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{30,64}$")
+SECRET_SHAPE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
@@ -30,12 +32,19 @@ class Settings:
     api_base_url: str | None = None
     allowed_users: frozenset[int] | None = None
     operator_chat: int | None = None
+    webhook_url: str | None = None
+    """Public https address Telegram posts updates to; None means long polling."""
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8443
+    webhook_secret: str | None = None
 
     def __repr__(self) -> str:
         return (
             f"Settings(data_dir={self.data_dir!s}, log_level={self.log_level}, "
             f"token={'<set>' if self.token else None}, api_base_url={self.api_base_url}, "
-            f"allowed_users={sorted(self.allowed_users) if self.allowed_users else None})"
+            f"allowed_users={sorted(self.allowed_users) if self.allowed_users else None}, "
+            f"webhook_url={self.webhook_url}, "
+            f"webhook_secret={'<set>' if self.webhook_secret else None})"
         )
 
 
@@ -48,6 +57,7 @@ def load_settings(
     *,
     data_dir: Path | None = None,
     need_token: bool = False,
+    webhook_url: str | None = None,
 ) -> Settings:
     env = os.environ if env is None else env
     directory = data_dir or (
@@ -86,6 +96,7 @@ def load_settings(
     operator = (env.get("INKOOPKOMPAS_OPERATOR_CHAT") or "").strip()
     if operator and not re.fullmatch(r"-?\d+", operator):
         raise ConfigError("INKOOPKOMPAS_OPERATOR_CHAT moet een numeriek chat-id zijn")
+    webhook = webhook_options(env, webhook_url)
     return Settings(
         data_dir=directory,
         operator_chat=int(operator) if operator else None,
@@ -93,4 +104,31 @@ def load_settings(
         token=token,
         api_base_url=base_url,
         allowed_users=allowed,
+        **webhook,
     )
+
+
+def webhook_options(env: Mapping[str, str], url: str | None) -> dict[str, Any]:
+    """Webhook mode from `--webhook` or TELEGRAM_WEBHOOK_URL, with where to listen behind the
+    reverse proxy and the secret Telegram must send along (checked by PTB on every post)."""
+    url = (url or env.get("TELEGRAM_WEBHOOK_URL") or "").strip() or None
+    if url is None:
+        return {}
+    if not re.match(r"^https://[^\s/]+(/[^\s]*)?$", url):
+        raise ConfigError(
+            "het webhookadres moet een https-adres zijn, bijvoorbeeld https://bot.example.nl/telegram"
+        )
+    secret = (env.get("TELEGRAM_WEBHOOK_SECRET") or "").strip() or None
+    if secret is not None and not SECRET_SHAPE.match(secret):
+        raise ConfigError(
+            "TELEGRAM_WEBHOOK_SECRET mag alleen letters, cijfers, _ en - bevatten (hoogstens 256)"
+        )
+    port = (env.get("TELEGRAM_WEBHOOK_PORT") or "8443").strip()
+    if not port.isascii() or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError("TELEGRAM_WEBHOOK_PORT moet een poortnummer zijn (1-65535)")
+    return {
+        "webhook_url": url,
+        "webhook_listen": (env.get("TELEGRAM_WEBHOOK_LISTEN") or "127.0.0.1").strip(),
+        "webhook_port": int(port),
+        "webhook_secret": secret,
+    }

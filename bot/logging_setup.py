@@ -37,10 +37,15 @@ class RedactTokens(logging.Filter):
         return True
 
 
-def setup_logging(level: str, token: str | None = None, stream: TextIO | None = None) -> None:
+def setup_logging(
+    level: str,
+    token: str | None = None,
+    stream: TextIO | None = None,
+    secrets: tuple[str | None, ...] = (),
+) -> None:
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(RedactTokens((token,) if token else ()))
+    handler.addFilter(RedactTokens(tuple(s for s in (token, *secrets) if s)))
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
@@ -49,3 +54,6 @@ def setup_logging(level: str, token: str | None = None, stream: TextIO | None = 
     # httpx logs every request URL, token included, at INFO; keep it to real problems.
     for noisy in ("httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    # At DEBUG, PTB logs every Bot API call with its parameters and every update it receives:
+    # that is the buyers' answers. PTB stays at INFO; the bot's own DEBUG lines remain.
+    logging.getLogger("telegram").setLevel(max(logging.INFO, logging.getLevelName(level)))

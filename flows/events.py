@@ -82,6 +82,8 @@ class Message:
     seq: int | None = None
     edit: bool = False
     columns: int = 1
+    placeholder: str | None = None
+    """For a question answered by typing: what the input field may show before the person types."""
 
 
 @dataclass(frozen=True)

@@ -22,13 +22,11 @@ import yaml
 
 __all__ = [
     "CONDITIONS",
-    "CRITERION_TYPES",
     "LEVELS",
     "PROOF_SECTIONS",
     "SECTIONS",
     "Category",
     "Instrument",
-    "LegacyMeasure",
     "Measure",
     "MeasuresBase",
     "MeasuresError",
@@ -50,9 +48,6 @@ SECTIONS = (
 PROOF_SECTIONS = frozenset(
     {"geschiktheidseis", "selectiecriterium", "eis", "gunningscriterium", "contractbepaling"}
 )
-# The old five criterion types, kept for callers that still use ``suggest``.
-CRITERION_TYPES = tuple(s for s in SECTIONS if s in PROOF_SECTIONS)
-_REQUIREMENT_TYPES = frozenset(CRITERION_TYPES) - {"gunningscriterium"}
 
 CONDITIONS = (
     "roadmap",
@@ -150,15 +145,6 @@ class Measure:
         scope_rank = (1 if scopes_named else -1) if self.scopes else 0
         narrow = -len(self.categories) if self.categories else -1000
         return (scope_rank, narrow, len(self.requires), self.level)
-
-
-@dataclass(frozen=True)
-class LegacyMeasure:
-    """The shape the pre-v2 report code reads; goes away once the new advice rules land."""
-
-    text: str
-    type: str
-    indicator: str
 
 
 @dataclass(frozen=True)
@@ -323,26 +309,6 @@ class MeasuresBase:
             conditions,
             sections,
         )
-
-    def suggest(
-        self,
-        theme: str,
-        level: int,
-        category: str | None,
-        *,
-        award: bool | None = None,
-        limit: int | None = None,
-    ) -> list[LegacyMeasure]:
-        """Compatibility shim for the pre-v2 report code: criteria only, in the old shape."""
-        if limit is not None and limit < 0:
-            raise ValueError(f"limit must be zero or more, got {limit}")
-        if award is None:
-            wanted: Collection[str] = CRITERION_TYPES
-        else:
-            wanted = ("gunningscriterium",) if award else _REQUIREMENT_TYPES
-        found = self.select(theme=theme, level=level, category=category, sections=wanted)
-        rows = [LegacyMeasure(m.text, m.section, m.indicator or m.proof) for m in found]
-        return rows if limit is None else rows[:limit]
 
     def _pick(
         self,

@@ -14,7 +14,7 @@ from typing import Any
 from flows.events import Action, Message, Option
 from flows.inputs import option_keys
 from flows.spec import FlowSpec, Slot
-from flows.texts import Texts, safe
+from flows.texts import Texts, safe, yaml_section
 
 _TAGS = re.compile(r"<[^>]+>")
 
@@ -27,6 +27,15 @@ def plain(text: str) -> str:
 def shorten(text: str, limit: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+TITLE_MAX = 40
+END_ACTIONS = (
+    ("summary", "samenvatting"),
+    ("files", "download"),
+    ("change", "wijzig"),
+    ("new", "nieuw"),
+)
 
 
 class Prompter:
@@ -43,6 +52,8 @@ class Prompter:
         self.providers = dict(providers or {})
         self.buttons = buttons
         self.channel = "buttons" if buttons else "typed"
+        self.titles: dict[str, str] = dict(yaml_section("titles.yaml", "titles")[0])
+        self.skip_keeps: dict[str, str] = dict(yaml_section("titles.yaml", "skip_keeps")[0])
 
     def item_label(self, slot: Slot) -> str | None:
         if slot.item is None or slot.question.repeat_for is None:
@@ -70,6 +81,28 @@ class Prompter:
             total=len(in_step),
         )
 
+    def short_title(self, slot: Slot) -> str:
+        """The question in a few words (from prompts/titles.yaml, else its own first words)."""
+        title = self.titles.get(slot.question.id) or plain(self.question_text(slot))
+        item = self.item_label(slot)
+        if item and item not in title:
+            title = f"{title} · {item}"
+        return shorten(title, TITLE_MAX)
+
+    def record(self, slot: Slot, value: Any) -> str:
+        """The one line an answered question leaves behind ("✓ Keten: Complex")."""
+        value_label = self.answer_label(slot.question.id, value)
+        return self.texts("answered", title=self.short_title(slot), value=value_label)
+
+    def skipped_record(self, slot: Slot) -> str:
+        kept = self.skip_keeps.get(slot.question.id)
+        return self.texts("skipped_record", title=self.short_title(slot), kept=kept)
+
+    def skip_note(self, slot: Slot) -> str:
+        """What skipping means here: most questions stay open, some keep a proposal."""
+        kept = self.skip_keeps.get(slot.question.id)
+        return self.texts("skipped_kept", kept=kept) if kept else self.texts("skipped")
+
     def answer_label(self, question_id: str, value: Any) -> str:
         if isinstance(value, list):
             return ", ".join(self.spec.label(question_id, v) for v in value)
@@ -95,7 +128,7 @@ class Prompter:
             progress=self.progress(slot, slots),
             question=safe(self.question_text(slot, answers)),
             example=q.example,
-            levels=self.spec.levels if q.kind == "level" else (),
+            levels=self.spec.levels if self._legend_due(slot, slots, answers) else (),
             current=self.answer_label(q.id, current) if has_answer else None,
             draft=self.answer_label(q.id, draft) if draft and q.kind == "order" else None,
             hint=self.texts(f"hint.{'scale' if q.scale else q.kind}.{self.channel}"),
@@ -111,7 +144,9 @@ class Prompter:
             selected = {repr(current)}
         options = []
         for key, choice in zip(keys, choices, strict=True):
-            label = choice.label if q.kind != "level" else f"{choice.value} · {choice.label}"
+            label = str(choice.attrs.get("short") or choice.label) if self.buttons else choice.label
+            if q.kind == "level":
+                label = f"{choice.value} · {label}"
             if q.kind == "order" and draft and choice.value in draft:
                 label = f"{draft.index(choice.value) + 1}. {label}"
             options.append(Option(label, key, repr(choice.value) in selected))
@@ -121,7 +156,9 @@ class Prompter:
                 if value not in known:
                     options.append(Option(str(value), str(len(options) + 1), True))
         actions: list[Action] = []
-        if can_go_back:
+        typed_only = q.kind in ("text", "year")
+        # A typed answer has the keyboard to itself in Telegram; /terug stays in the menu.
+        if can_go_back and not (typed_only and self.buttons):
             actions.append(Action(self.texts("action.back"), "terug"))
         if q.optional:
             actions.append(Action(self.texts("action.skip"), "overslaan"))
@@ -129,15 +166,39 @@ class Prompter:
             actions.append(Action(self.texts("action.keep"), "verder"))
         if q.kind == "order" and draft:
             actions.append(Action(self.texts("action.reset"), "opnieuw"))
+        done_label = None
+        if q.kind == "multi":
+            count = sum(1 for o in options if o.selected)
+            done_label = self.texts("action.done_count" if count else "action.done", count=count)
+        elif q.kind == "order":
+            done_label = self.texts("action.done")
         return Message(
             text=text,
             options=tuple(options),
             multi=q.kind in ("multi", "order"),
-            done_label=self.texts("action.done") if q.kind in ("multi", "order") else None,
+            done_label=done_label,
             actions=tuple(actions),
             seq=seq,
             edit=edit,
-            columns=2 if q.kind in ("level", "yesno") or q.scale else 1,
+            columns=2 if q.kind in ("level", "yesno", "multi") or q.scale else 1,
+            placeholder=(q.example or "") if typed_only else None,
+        )
+
+    def finished(self, name: str, *, seq: int) -> Message:
+        """The end of the questions is a menu: what a buyer does next, one tap away."""
+        actions = tuple(
+            Action(self.texts(f"action.end.{key}"), command) for key, command in END_ACTIONS
+        )
+        return Message(self.texts("finished", name=name), actions=actions, seq=seq, columns=2)
+
+    def _legend_due(self, slot: Slot, slots: Sequence[Slot], answers: Mapping[str, Any]) -> bool:
+        """The level legend once per step: until another level question of the step is answered."""
+        if slot.question.kind != "level":
+            return False
+        return not any(
+            s.id in answers and s.id != slot.id
+            for s in slots
+            if s.step.id == slot.step.id and s.question.kind == "level"
         )
 
     def overview(
@@ -153,7 +214,7 @@ class Prompter:
                 value = None
             groups[-1]["rows"].append(
                 {
-                    "question": plain(self.question_text(slot)),
+                    "question": plain(self.question_text(slot, answers)),
                     "value": value,
                     "skipped": slot.id in skipped,
                 }

@@ -159,7 +159,7 @@ class Core:
         """Remove a directory now, with everything pending or cached under it."""
         self.journal.release(self.journal.append(encode("rmtree", rel)))
         prefix = rel + "/"
-        for key in [k for k in self.dirty if k.startswith(prefix)]:
+        for key in [k for k in tuple(self.dirty) if k.startswith(prefix)]:
             del self.dirty[key]
         self.forget(rel)
         for victim in (self.root / rel, self.root / QUARANTINE / rel):
@@ -195,7 +195,7 @@ class Core:
         except OSError as exc:
             raise StorageError(f"{self.root / rel_dir}: cannot be listed ({exc})") from exc
         prefix = rel_dir + "/"
-        found.update(key[len(prefix) :] for key in self.dirty if key.startswith(prefix))
+        found.update(key[len(prefix) :] for key in tuple(self.dirty) if key.startswith(prefix))
         return found
 
     # the per-person index of tender metas
@@ -248,7 +248,7 @@ class Core:
         with self._checkpointing:
             old, journaled = self.journal.rotate()
             written = journaled
-            for rel in list(self.dirty):
+            for rel in tuple(self.dirty):
                 with self.locks(owner(rel)):
                     data = self.dirty.get(rel)
                     if data is None:
@@ -257,7 +257,7 @@ class Core:
                     del self.dirty[rel]
                     self.cache.put(rel, data)
                 written += 1
-            for user in list(self.dirty_indexes):
+            for user in tuple(self.dirty_indexes):
                 with self.locks(user):
                     index = self.dirty_indexes.pop(user, None)
                     if index is None:

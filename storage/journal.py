@@ -78,7 +78,7 @@ class Journal:
         self._inflight: Counter[int] = Counter()
         gens = self.generations()
         self.gen = (gens[-1] + 1) if gens else 1
-        self._fd = self._open(self.gen)
+        self._fd = self._open(self.gen, preallocate=False)  # start-up stays quick; rotation fills
         self.size = 0
 
     def generations(self) -> list[int]:
@@ -200,7 +200,7 @@ class Journal:
                 with contextlib.suppress(OSError):
                     os.unlink(self.root / f"journal.{self.gen}.log")
 
-    def _open(self, gen: int) -> int:
+    def _open(self, gen: int, *, preallocate: bool = True) -> int:
         """A new generation's file, filled with zeros and synced before the first line.
 
         Lines then overwrite blocks that already exist, so a commit's ``fdatasync`` flushes only
@@ -211,7 +211,7 @@ class Journal:
         try:
             try:
                 zeros = bytes(1 << 20)
-                for _ in range(PREALLOCATE >> 20):
+                for _ in range(PREALLOCATE >> 20 if preallocate else 0):
                     os.write(fd, zeros)
             except OSError:  # (nearly) full: go on without, each commit then also syncs the size
                 os.ftruncate(fd, 0)

@@ -50,7 +50,7 @@ from storage.core import Core, attach, detach
 from storage.errors import CorruptFileError, SchemaVersionError, StorageError
 from storage.keys import check_tender_id, safe_key
 from storage.records import Rules
-from storage.schema import unstamp
+from storage.schema import SCHEMA_KEY, SCHEMA_VERSION, unstamp
 from storage.tender import Tender
 
 log = logging.getLogger("inkoopkompas.storage")
@@ -409,6 +409,8 @@ class Store:
         return tender
 
     def _meta(self, user: str, tender_id: str, record: dict[str, Any]) -> dict[str, Any] | None:
+        if record.get(SCHEMA_KEY) == SCHEMA_VERSION:  # the common case, without building a path
+            return {**{k: v for k, v in record.items() if k != SCHEMA_KEY}, "id": tender_id}
         path = self.root / user / TENDERS_DIR / f"{tender_id}{SUFFIX}"
         try:
             meta = unstamp(record, path=path, kind="meta")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from flows.engine import Conversation
 from flows.report.summary import chat_summary
 from storage import Store
 from tests.driver import Driver
+from tests.fakes.harness import Harness, start_harness
 
 
 @pytest.fixture
@@ -27,6 +29,16 @@ def typed(store: Store) -> Driver:
 def tapped(store: Store) -> Driver:
     """A buyer in Telegram: options are buttons."""
     return Driver(Conversation(store, buttons=True, summarizer=chat_summary), "tg-1")
+
+
+@pytest.fixture
+async def tg(tmp_path: Path) -> AsyncIterator[Harness]:
+    """The Telegram bot on the in-process fake Bot API; at the end, every call it made must have
+    been accepted by the fake (which refuses what Telegram refuses)."""
+    harness = await start_harness(tmp_path / "data")
+    yield harness
+    await harness.app.shutdown()
+    assert harness.request.problems == []
 
 
 # `make test-fast` leaves these out (marked `slow`): subprocesses, real HTTP, SIGKILL campaigns,
@@ -50,6 +62,11 @@ SLOW_TESTS = {
     "test_rendering_in_threads_gives_the_same_images",
     "test_a_file_size_limit_mid_write_leaves_the_good_document",
     "test_an_alias_bomb_is_refused_quickly_and_cheaply",
+    "test_answer_mark_and_photo_caption_are_not_escaped_twice",
+    "test_documents_for_a_tender_with_a_long_name_arrive",
+    "test_a_year_of_quarterly_checkins",
+    "test_summer_time_change_neither_doubles_nor_drops",
+    "test_the_loader_rejects_a_broken_file_naming_the_entry",
 }
 
 

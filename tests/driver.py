@@ -289,7 +289,11 @@ class Press:
 def presses(slot: Slot, choices: Sequence[Choice], value: Any, texts: Any) -> list[Press]:
     """How a buyer with buttons gives `value`: the labels to press and the text to type."""
     q = slot.question
-    labels = [f"{c.value} · {c.label}" if q.kind == "level" else c.label for c in choices]
+    shown = [str(c.attrs.get("short") or c.label) for c in choices]  # a button's own label
+    labels = [
+        f"{c.value} · {label}" if q.kind == "level" else label
+        for c, label in zip(choices, shown, strict=True)
+    ]
     values = [c.value for c in choices]
     if value is SKIP:
         return [Press(label=texts("action.skip"))]

@@ -14,6 +14,7 @@ from tests.fakes import BotMessage, FakeBotApi
 
 TOKEN = "123456:TEST-TOKEN-not-a-real-one-aaaaaaaaaa"
 PROGRESS = "· vraag "
+SHOWN = ("sendMessage", "editMessageText")
 _TAGS = re.compile(r"<[^>]+>")
 
 
@@ -49,19 +50,19 @@ class Buyer:
         self.chat_id = chat_id if chat_id is not None else user_id
         self.chat_type = "private" if self.chat_id == user_id else "group"
 
-    def _reply_after(self, mark: int, expect: str, method: str) -> Any:
+    def _reply_after(self, mark: int, expect: str) -> Any:
+        """The first message sent or edited since `mark` that shows `expect`: a question may
+        arrive as a new message or in the live one, edited."""
         for call in self.fake.calls[mark:]:
-            if not call.ok or call.chat_id != self.chat_id or call.method.lower() != method:
+            if not call.ok or call.chat_id != self.chat_id or call.method not in SHOWN:
                 continue
-            if expect in plain(call.text):
+            if expect in call.shown:
                 return call
         return None
 
-    async def _wait(self, mark: int, expect: str, method: str = "sendmessage") -> str:
-        call = await self.fake.await_for(
-            lambda: self._reply_after(mark, expect, method), timeout=15
-        )
-        return plain(call.text)
+    async def _wait(self, mark: int, expect: str) -> str:
+        call = await self.fake.await_for(lambda: self._reply_after(mark, expect), timeout=15)
+        return str(call.shown)
 
     async def say(self, text: str, expect: str = PROGRESS) -> str:
         mark = self.fake.mark()
@@ -95,11 +96,14 @@ class Buyer:
         message: BotMessage | None = None,
         strict: bool = True,
     ) -> str:
+        # `edit` (the answer edits the live message) needs no different wait: any send or edit
+        # showing `expect` will do.
+        del edit
         target = message or self.prompt
         data = self.data_for(target, label)
         mark = self.fake.mark()
         self.fake.press(self.chat_id, self.user_id, target.message_id, data, strict=strict)
-        return await self._wait(mark, expect, "editmessagetext" if edit else "sendmessage")
+        return await self._wait(mark, expect)
 
     def texts(self) -> list[str]:
         return [plain(m.text) for m in self.fake.messages(self.chat_id) if m.kind == "text"]

@@ -42,7 +42,7 @@ def test_scripted_chat_from_greeting_to_summary(tmp_path: Path) -> None:
     assert out.startswith("Hallo! Ik ben Inkoopkompas.")
     steps = len(load_spec().counted_steps)
     for number in range(1, steps + 1):
-        assert f"Stap {number} van {steps} · " in out
+        assert f"Stap {number}/{steps} · " in out
     assert "Je hebt alle vragen voor Catering hoofdkantoor 2027 beantwoord" in out
     assert "Samenvatting · Catering hoofdkantoor 2027" in out
     assert "Gunningscriteria" in out

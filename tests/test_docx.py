@@ -84,7 +84,7 @@ def test_formal_register_without_chat_tone(path: Path) -> None:
 def test_first_page_is_the_ambition_card_then_sections_in_report_order() -> None:
     report = report_for()
     doc = read(report_docx(report, None))
-    heads = [p.text for p in doc.paragraphs if p.style.name == "Heading 1"]
+    heads = [p.text for p in doc.paragraphs if p.style and p.style.name == "Heading 1"]
     assert heads[0] == W("card.heading")
     numbered = [f"{n}. {s.title}" for n, s in enumerate(report.sections, start=1)]
     numbered.append(f"{len(report.sections) + 1}. {W('open.title')}")

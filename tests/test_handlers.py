@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -46,15 +46,7 @@ def methods(calls: list[Call]) -> list[str]:
 
 
 def messages(calls: list[Call]) -> list[str]:
-    return [c.text for c in calls if c.method == "sendMessage"]
-
-
-@pytest.fixture
-async def tg(tmp_path: Path) -> AsyncIterator[Harness]:
-    harness = await start_harness(tmp_path / "data")
-    yield harness
-    await harness.app.shutdown()
-    assert harness.request.problems == []
+    return [c.text or "" for c in calls if c.method == "sendMessage"]
 
 
 @pytest.fixture
@@ -81,7 +73,7 @@ async def to_categories(tg: Harness) -> Call:
         await tg.send(line)
     prompt = tg.request.last_keyboard(USER)
     assert prompt is not None
-    assert "Om welk facilitair inkooppakket" in prompt.text
+    assert "Om welk facilitair inkooppakket" in (prompt.text or "")
     return prompt
 
 
@@ -101,10 +93,9 @@ async def to_themes(tg: Harness) -> Call:
 
 async def test_start_greets_and_asks_the_first_question(tg: Harness) -> None:
     calls = await tg.send("/start")
-    texts = messages(calls)
-    assert len(texts) == 2
-    assert texts[0].startswith("Hallo! Ik ben <b>Inkoopkompas</b>.")
-    assert "<b>Hoe noem je deze aanbesteding?</b>" in texts[1]
+    (text,) = messages(calls)  # greeting and question in one bubble
+    assert text.startswith("Hallo! Ik ben <b>Inkoopkompas</b>.")
+    assert "<b>Hoe noem je deze aanbesteding?</b>" in text
     assert all(c.chat_id == USER for c in calls)
     doc = tg.user()
     assert doc is not None
@@ -117,7 +108,7 @@ async def test_a_typed_answer_is_saved_and_the_next_question_follows(tg: Harness
     calls = await tg.send("Catering <hoofdkantoor> & 2027")
     assert tg.answers() == {"naam": "Catering <hoofdkantoor> & 2027"}
     prompt = calls[-1]
-    assert "Om welk facilitair inkooppakket gaat het?" in prompt.text
+    assert "Om welk facilitair inkooppakket gaat het?" in (prompt.text or "")
     assert [label for label, _ in prompt.buttons][:2] == ["Catering", "Schoonmaak"]
 
 
@@ -131,11 +122,14 @@ async def test_a_button_press_records_the_choice_and_marks_the_answered_message(
     toasts = [c for c in calls if c.method == "answerCallbackQuery"]
     assert len(toasts) == 1
     assert toasts[0].params.get("text") is None
-    (edit,) = [c for c in calls if c.method == "editMessageText"]
+    # One operation: the live message becomes the record plus the next question.
+    (edit,) = [c for c in calls if c.message_op]
+    assert edit.method == "editMessageText"
     assert edit.params["message_id"] == prompt.message_id
-    assert "reply_markup" not in edit.params  # the answered question keeps no buttons
-    assert visible_text(edit.text) == visible_text(prompt.text) + "\n\nJe antwoord: Schoonmaak"
-    assert "Voor welke organisatie koop je in?" in messages(calls)[-1]
+    record, _, rest = edit.shown.partition("\n\n")
+    assert record == "✓ Pakket: Schoonmaak"
+    assert "Voor welke organisatie koop je in?" in rest
+    assert "Om welk facilitair" not in rest
 
 
 async def test_a_multiple_choice_toggle_edits_the_same_message_with_a_check_mark(
@@ -144,22 +138,27 @@ async def test_a_multiple_choice_toggle_edits_the_same_message_with_a_check_mark
     prompt = await to_themes(tg)
     first_label, first = prompt.buttons[0]
     third_label, third = prompt.buttons[2]
+    assert first_label.startswith("☐ ")
+    assert third_label.startswith("☐ ")
+    assert len(prompt.params["reply_markup"]["inline_keyboard"][0]) == 2  # a two-column grid
 
     calls = await tg.press(first, on=prompt)
     assert methods(calls) == ["answerCallbackQuery", "editMessageText"]
     edit = calls[-1]
     assert edit.params["message_id"] == prompt.message_id
     labels = [label for label, _ in edit.buttons]
-    assert labels[0] == "✅ " + first_label
+    assert labels[0] == "☑ " + first_label[2:]
     assert labels[2] == third_label
+    assert "✅ Klaar (1)" in labels
 
     calls = await tg.press(third, on=prompt)
     labels = [label for label, _ in calls[-1].buttons]
-    assert (labels[0], labels[2]) == ("✅ " + first_label, "✅ " + third_label)
+    assert (labels[0], labels[2]) == ("☑ " + first_label[2:], "☑ " + third_label[2:])
+    assert "✅ Klaar (2)" in labels
 
     calls = await tg.press(first, on=prompt)
     labels = [label for label, _ in calls[-1].buttons]
-    assert (labels[0], labels[2]) == (first_label, "✅ " + third_label)
+    assert (labels[0], labels[2]) == (first_label, "☑ " + third_label[2:])
     assert "themas" not in tg.answers()  # a toggle is a draft until "Klaar"
 
     await tg.press(button(prompt, "Klaar"), on=prompt)
@@ -208,7 +207,7 @@ async def test_an_old_or_out_of_range_button_answers_nothing(tg: Harness) -> Non
         ], data
         assert set(tg.answers()) == {"naam"}, data
         prompt = tg.request.last_keyboard(USER) or prompt
-        assert "Om welk facilitair inkooppakket" in prompt.text
+        assert "Om welk facilitair inkooppakket" in (prompt.text or "")
 
 
 async def press_old_button_repeatedly(tg: Harness, old: Call, expected: dict[str, Any]) -> None:
@@ -232,7 +231,7 @@ async def test_a_button_from_an_earlier_tender_never_answers_the_new_one(tg: Har
     await tg.send("Gemeente A")
     await tg.send("/nieuw")
     await tg.send("Tender B")
-    assert "Om welk facilitair inkooppakket" in (tg.request.last_keyboard(USER) or old).text
+    assert "Om welk facilitair inkooppakket" in ((tg.request.last_keyboard(USER) or old).text or "")
 
     await press_old_button_repeatedly(tg, old, {"naam": "Tender B"})
 
@@ -323,13 +322,14 @@ async def test_stickers_photos_and_edits_are_refused_politely_and_change_nothing
     before = tg.answers()
     for kind, what in (("sticker", "een sticker"), ("photo", "een foto"), ("voice", None)):
         calls = await tg.update(media_update(tg.app.bot, USER, kind))
-        first = visible_text(messages(calls)[0])
-        assert first.startswith("Ik kan alleen met tekst en knoppen werken")
+        (shown,) = [c.shown for c in calls if c.method == "sendMessage"]
+        assert shown.startswith("Ik kan alleen met tekst en knoppen werken")
         if what:
-            assert what in first
-        assert "Om welk facilitair inkooppakket" in messages(calls)[-1]
+            assert what in shown
+        assert "Om welk facilitair inkooppakket" in shown  # the question, below their message
     calls = await tg.update(edited_update(tg.app.bot, USER, "Andere naam"))
-    assert visible_text(messages(calls)[0]) == visible_text(TEXTS("edited_ignored"))
+    (shown,) = [c.shown for c in calls if c.method == "sendMessage"]
+    assert shown.startswith(visible_text(TEXTS("edited_ignored")))
     assert tg.answers() == before
 
 
@@ -338,7 +338,7 @@ async def test_a_failure_inside_the_conversation_apologises_and_nothing_is_lost(
 ) -> None:
     await to_categories(tg)
     conversation = tg.app.bot_data["private_chat"].conversation
-    real = conversation.handle
+    real: Callable[[str, Event], Reply] = conversation.handle
     failures: list[Event] = []
 
     def fails_once(user_key: str, event: Event) -> Reply:
@@ -371,7 +371,9 @@ async def test_a_failure_inside_the_conversation_apologises_and_nothing_is_lost(
 async def test_going_back_to_an_answered_yes_no_question_shows_it(tg: Harness) -> None:
     for line in lines_to("org_ambitie_bestaat"):
         await tg.send(line)
-    await tg.press(button(tg.request.last_keyboard(USER), "Ja"))
+    keyboard = tg.request.last_keyboard(USER)
+    assert keyboard is not None
+    await tg.press(button(keyboard, "Ja"))
     assert tg.answers()["org_ambitie_bestaat"] is True
 
     calls = await tg.send("/terug")
@@ -457,14 +459,10 @@ async def test_answer_mark_and_photo_caption_are_not_escaped_twice(tg: Harness) 
     keyboard = tg.request.last_keyboard(USER)
     assert keyboard is not None
     await tg.press(button(keyboard, "Klaar"), on=keyboard)
-    marks = [
-        str(s.params.get("text"))
-        for s in tg.request.sent
-        if s.method == "editMessageText" and "Je antwoord" in str(s.params.get("text"))
-    ]
+    marks = [s.shown for s in tg.request.sent if s.ok and "✓ Thema's" in s.shown]
     assert marks
-    assert "Eten &amp; drinken" in marks[-1]
-    assert "&amp;amp;" not in marks[-1]
+    assert "Eten & drinken" in marks[-1]
+    assert "&amp;" not in marks[-1]
     await tg.send("/download")
     captions = [str(s.params.get("caption")) for s in tg.request.sent if s.method == "sendPhoto"]
     assert captions, "no chart was sent"

@@ -18,7 +18,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot import document_files
 from bot.cli import main
 from flows.report.answers_file import AnswersFileError, parse_answers
 from flows.report.documents import render_bytes
@@ -132,7 +131,7 @@ def test_a_failing_write_keeps_the_previous_document(
     def failing_fsync(fd: int) -> None:
         raise OSError(code, os.strerror(code))
 
-    monkeypatch.setattr(document_files.os, "fsync", failing_fsync)
+    monkeypatch.setattr("bot.document_files.os.fsync", failing_fsync)
     assert main(["render", str(EXAMPLES / "ict.yaml"), "--format", "md", "-o", str(out)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1

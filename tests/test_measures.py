@@ -14,9 +14,7 @@ import yaml
 
 from flows.measures import (
     CONDITIONS,
-    CRITERION_TYPES,
     SECTIONS,
-    LegacyMeasure,
     Measure,
     MeasuresBase,
     MeasuresError,
@@ -526,21 +524,6 @@ def test_every_category_has_its_own_measures_for_the_themes_that_matter_there(
 ) -> None:
     own = {m.theme for m in MEASURES if category in m.categories}
     assert sorted(CATEGORY_THEMES[category] - own) == []
-
-
-# --- The old report code keeps working until the new advice lands -------------------------------
-
-
-def test_legacy_suggest_returns_criteria_in_the_old_shape() -> None:
-    award = KB.suggest("klimaat", 2, "ict_print", award=True)
-    assert award
-    assert all(isinstance(m, LegacyMeasure) and m.type == "gunningscriterium" for m in award)
-    other = KB.suggest("klimaat", 2, "ict_print", award=False, limit=2)
-    assert len(other) == 2
-    assert all(m.type in CRITERION_TYPES and m.type != "gunningscriterium" for m in other)
-    assert all(isinstance(m.indicator, str) and m.indicator for m in other)
-    with pytest.raises(ValueError, match="limit"):
-        KB.suggest("klimaat", 2, None, limit=-1)
 
 
 # --- The loader refuses a broken file, naming the entry ------------------------------------------

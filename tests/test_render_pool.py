@@ -110,7 +110,7 @@ def test_the_number_of_workers_can_be_set(
 
 def test_cached_documents_expire(monkeypatch: pytest.MonkeyPatch) -> None:
     clock = [1000.0]
-    monkeypatch.setattr(render_pool.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr("bot.render_pool.time.monotonic", lambda: clock[0])
     cache = render_pool._Cache(4, seconds=60)
     cache.put("a", {"md": b"a"})
     clock[0] += 30

@@ -88,7 +88,9 @@ def test_sections_in_the_same_order_in_every_output() -> None:
     markdown = report_markdown(report)
     chat = html.unescape("\n".join(chat_summary(catering())))
     document = docx.Document(io.BytesIO(render_bytes(catering(), "docx")))
-    headings = "\n".join(p.text for p in document.paragraphs if p.style.name.startswith("Heading"))
+    headings = "\n".join(
+        p.text for p in document.paragraphs if p.style and str(p.style.name).startswith("Heading")
+    )
     for text in (markdown, chat, headings):
         positions = [text.index(t) for t in titles]
         assert positions == sorted(positions)

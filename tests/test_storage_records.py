@@ -193,7 +193,12 @@ def test_start_up_reads_no_record_file(tmp_path: Path, monkeypatch: pytest.Monke
             store.save_user(f"tg-{person}", {"n": person})
     opened: list[Path] = []
     real_read = Path.read_bytes
-    monkeypatch.setattr(Path, "read_bytes", lambda p: opened.append(p) or real_read(p))
+
+    def reading(path: Path) -> bytes:
+        opened.append(path)
+        return real_read(path)
+
+    monkeypatch.setattr(Path, "read_bytes", reading)
     monkeypatch.setattr(Store, "check_in_background", lambda self, report: None)
     with open_store(data):
         assert [path for path in opened if data in path.parents] == []

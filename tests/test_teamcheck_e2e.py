@@ -662,9 +662,11 @@ async def test_a_busy_group_of_thirty_stays_under_twenty_edits_a_minute(
                 theme, level = (press // 30) % 6, (press * 7 + voter + press // 180) % 4
                 expected.setdefault(voter, {})[theme] = level
                 queries.append(fake.press(GROUP, voter, bid, vote(board, theme, level)))
-            await fake.await_for(
-                lambda q=queries: all(x in fake.answered_callbacks for x in q) or None
-            )
+
+            def answered(pending: list[str] = queries) -> bool | None:
+                return all(x in fake.answered_callbacks for x in pending) or None
+
+            await fake.await_for(answered)
             await tick(0.0)
             await tick(1.0)
         for _ in range(int(PRODUCTION_INTERVAL) + 1):  # the last presses reach the board
@@ -700,7 +702,9 @@ async def test_a_starter_the_bot_cannot_write_to_chooses_through_the_groups_link
     try:
         room = Room(fake)
         call = await room.command(50, "/ambitiecheck", "kiest in een privébericht")
+        assert call.response is not None
         asking = room.message(call.response["result"]["message_id"])
+        assert asking.reply_markup is not None
         (link,) = [
             b["url"] for row in asking.reply_markup["inline_keyboard"] for b in row if "url" in b
         ]

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import os
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import docx
+import httpx
 import pytest
 
 from flows.engine import Conversation
@@ -141,16 +144,20 @@ async def test_refused_user_gets_a_polite_no_for_messages_and_buttons(
         await stop_bot(app)
 
 
-async def test_old_buttons_point_to_the_current_question(http_bot: FakeBotApi) -> None:
+async def test_a_double_tap_gets_a_toast_and_nothing_else(http_bot: FakeBotApi) -> None:
     b = Buyer(http_bot, 801)
     await b.say("/start")
     await b.say("Oud en nieuw")
     old = b.prompt
     await b.tap("Catering")
-    # a second tap on the first question, as from a slow phone that still shows its buttons
-    await b.tap("Schoonmaak", expect="Voor welke organisatie", message=old, strict=False)
-    assert any("eerdere vraag" in t for t in b.texts())
+    # the second tap of a double tap, as from a slow phone that still shows the first question
+    mark = http_bot.mark()
+    query = http_bot.press(801, 801, old.message_id, b.data_for(old, "Schoonmaak"), strict=False)
+    await http_bot.await_for(lambda: http_bot.answered_callbacks.get(query))
+    assert http_bot.answered_callbacks[query].text == "Deze knop is verlopen."
     overview = await b.say("/overzicht", expect="Om welk facilitair")
+    sent = [c.shown for c in http_bot.calls[mark:] if c.method == "sendMessage"]
+    assert len(sent) == 1  # the overview only: no scolding, no question again for the tap
     assert "Catering" in overview
     assert "Schoonmaak" not in overview
 
@@ -223,19 +230,24 @@ async def test_commands_registered_in_dutch(http_bot: FakeBotApi) -> None:
 
     commands = http_bot.commands(BotCommandScopeAllPrivateChats().to_dict())
     names = {c["command"] for c in commands}
-    assert {"start", "terug", "overslaan", "samenvatting", "download", "verwijder"} <= names
+    assert {"start", "wijzig", "samenvatting", "ambitiecheck", "verwijder", "help"} <= names
+    assert len(names) <= 8  # a short menu: everything else still works when typed
+    assert http_bot.descriptions["short_description"]
 
 
-def run_bot_process(fake: FakeBotApi, data: Path, log_path: Path) -> subprocess.Popen[bytes]:
+def run_bot_process(
+    fake: FakeBotApi, data: Path, log_path: Path, *args: str, **extra: str
+) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "TELEGRAM_BOT_TOKEN": TOKEN,
         "TELEGRAM_API_BASE_URL": fake.base_url,
         "INKOOPKOMPAS_DATA_DIR": str(data),
         "INKOOPKOMPAS_LOG_LEVEL": "DEBUG",
+        **extra,
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "telegram"],
+        [sys.executable, "-m", "bot.cli", "telegram", *args],
         cwd=data.parent,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -263,7 +275,8 @@ async def test_restart_mid_flow_and_token_never_logged(fake: FakeBotApi, tmp_pat
         process.send_signal(signal.SIGTERM)
         await asyncio.to_thread(process.wait, 20)
     logged = log_path.read_text(encoding="utf-8")
-    assert "getUpdates" in logged  # DEBUG logging really was on
+    assert " DEBUG " in logged  # DEBUG logging really was on
+    assert "Herstart-test" not in logged  # and still no answers in it
     assert TOKEN not in logged
     assert TOKEN.split(":")[1] not in logged
 
@@ -281,3 +294,54 @@ async def test_delete_all_data_also_removes_an_open_private_scan(
     await b.tap("Ja, verwijderen", expect="Al je gegevens zijn verwijderd")
     await http_bot.await_for(lambda: not scan.exists() or None)
     assert not (tmp_path / "data" / "users" / "tg-960").exists()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_webhook_mode_takes_updates_only_with_the_secret(
+    fake: FakeBotApi, tmp_path: Path
+) -> None:
+    data, log_path, port = tmp_path / "data", tmp_path / "bot.log", free_port()
+    process = run_bot_process(
+        fake,
+        data,
+        log_path,
+        "--webhook",
+        "https://bot.example.nl/telegram/hook",
+        TELEGRAM_WEBHOOK_PORT=str(port),
+        TELEGRAM_WEBHOOK_SECRET="geheim-123",
+    )
+    try:
+        await fake.await_for(lambda: fake.webhook.get("url"), timeout=20)
+        assert fake.webhook == {
+            "url": "https://bot.example.nl/telegram/hook",
+            "secret_token": "geheim-123",
+        }
+        update = fake.take_update(fake.send_text(970, 970, "/start"))
+        url = f"http://127.0.0.1:{port}/telegram/hook"
+        async with httpx.AsyncClient() as client:
+            for _ in range(100):  # the server starts right after setWebhook
+                with contextlib.suppress(httpx.ConnectError):
+                    wrong = await client.post(
+                        url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "nee"}
+                    )
+                    break
+                await asyncio.sleep(0.1)
+            assert wrong.status_code == 403
+            missing = await client.post(url, json=update)
+            assert missing.status_code == 403
+            assert fake.messages(970) == []  # refused posts reach nobody
+            right = await client.post(
+                url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "geheim-123"}
+            )
+            assert right.status_code == 200
+        reply = await fake.await_message(970, contains="Hoe noem je", timeout=20)
+        assert reply.buttons() == []  # a typed question: a reply field, no buttons
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.to_thread(process.wait, 20) == 0
+    assert "geheim-123" not in log_path.read_text(encoding="utf-8")

@@ -1,27 +1,35 @@
-"""Building and running the Telegram application (long polling).
+"""Building and running the Telegram application (long polling, or a webhook behind a proxy).
 
 `build_application` is shared by `inkoopkompas telegram`, the tests (pointed at a fake Bot API on
-127.0.0.1 through `TELEGRAM_API_BASE_URL`) and the benchmarks (with an offline request class), so
-all three run exactly the same handlers.
+127.0.0.1 through `TELEGRAM_API_BASE_URL`, or given an in-process request) and the benchmarks, so
+all of them run exactly the same handlers. PTB does what PTB does: `Defaults` for the parse mode
+and link previews, `AIORateLimiter` for flood control, its own webhook server.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import secrets
 import sys
 from typing import Any
+from urllib.parse import urlsplit
 
 from telegram import (
     BotCommand,
     BotCommandScopeAllGroupChats,
     BotCommandScopeAllPrivateChats,
+    LinkPreviewOptions,
     Update,
 )
-from telegram.error import InvalidToken
+from telegram.constants import ParseMode
+from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
+    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
+    Defaults,
     MessageHandler,
     TypeHandler,
     filters,
@@ -42,7 +50,12 @@ from flows.texts import Texts, default_texts
 from storage import Store
 
 log = logging.getLogger(__name__)
+App = Application[Any, Any, Any, Any, Any, Any]
 GROUP_COMMANDS = ("ambitiecheck", "uitslag", "download", "verwijder", "help")
+POOL_SIZE = 16
+"""Connections for Bot API calls: enough for the buyers answered at once, small enough that PTB's
+pool bookkeeping stays cheap (its default of 256 cost a noticeable share of every request)."""
+START_ATTEMPTS = 5
 
 
 def file_url(base_url: str) -> str:
@@ -57,16 +70,27 @@ def build_application(
     *,
     request: BaseRequest | None = None,
     texts: Texts | None = None,
-) -> Application[Any, Any, Any, Any, Any, Any]:
+) -> App:
     texts = texts or default_texts()
     assert settings.token is not None
-    builder = ApplicationBuilder().token(settings.token).concurrent_updates(True)
+    defaults = Defaults(
+        parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)
+    )
+    builder = (
+        ApplicationBuilder()
+        .token(settings.token)
+        .concurrent_updates(True)
+        .defaults(defaults)
+        .rate_limiter(AIORateLimiter(max_retries=3))
+    )
     if settings.api_base_url:
         builder = builder.base_url(settings.api_base_url).base_file_url(
             file_url(settings.api_base_url)
         )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
+    else:
+        builder = builder.connection_pool_size(POOL_SIZE)
     builder = builder.post_init(lambda app: start_up(app, texts))
     app = builder.build()
 
@@ -96,15 +120,40 @@ def build_application(
     return app
 
 
-async def start_up(app: Application[Any, Any, Any, Any, Any, Any], texts: Texts) -> None:
-    await register_commands(app, texts)
+async def start_up(app: App, texts: Texts) -> None:
+    await introduce(app, texts)
     await render_pool.warm_up()
 
 
-async def register_commands(app: Application[Any, Any, Any, Any, Any, Any], texts: Texts) -> None:
-    """The command menu in Telegram, with Dutch descriptions from `prompts/texts.yaml`."""
-    commands = dict(texts.section("commands"))
-    private = [BotCommand(name, str(text)) for name, text in commands.items()]
+async def introduce(app: App, texts: Texts, pause: float = 1.0) -> None:
+    """The command menus and the description, in Dutch. Telegram sometimes answers these with a
+    passing 5xx or 400 at start-up; that is retried and then only logged (one line, no traceback),
+    because a bot without a fresh menu still works."""
+    for attempt in range(1, START_ATTEMPTS + 1):
+        try:
+            await register_commands(app, texts)
+            await app.bot.set_my_description(texts("telegram.description"))
+            await app.bot.set_my_short_description(texts("telegram.short_description"))
+            return
+        except InvalidToken:
+            raise
+        except (NetworkError, TelegramError) as exc:
+            log.warning(
+                "menu en beschrijving instellen lukte niet (%s: %s), poging %d van %d",
+                type(exc).__name__,
+                exc.message if hasattr(exc, "message") else exc,
+                attempt,
+                START_ATTEMPTS,
+            )
+            await asyncio.sleep(pause * attempt)
+    log.warning("menu en beschrijving niet ingesteld; de bot werkt verder zonder")
+
+
+async def register_commands(app: App, texts: Texts) -> None:
+    """The command menus: the few commands people use in a private chat, the team check's in
+    groups. Everything else still works when typed (see /help)."""
+    menu = texts.section("telegram")["menu_commands"]
+    private = [BotCommand(name, str(text)) for name, text in menu.items()]
     await app.bot.set_my_commands(private, scope=BotCommandScopeAllPrivateChats())
     group_texts = dict(texts.section("group_commands"))
     group = [
@@ -113,13 +162,17 @@ async def register_commands(app: Application[Any, Any, Any, Any, Any, Any], text
     await app.bot.set_my_commands(group, scope=BotCommandScopeAllGroupChats())
 
 
-def run_polling(settings: Settings) -> int:
-    setup_logging(settings.log_level, settings.token)
+def run_bot(settings: Settings) -> int:
+    """Long polling by default; a webhook server when a webhook address is configured."""
+    setup_logging(settings.log_level, settings.token, secrets=(settings.webhook_secret,))
     store = open_store(settings.data_dir, StorageProblem)
     app = build_application(settings, store)
     log.info("Inkoopkompas start (gegevens in %s)", settings.data_dir)
     try:
-        app.run_polling(allowed_updates=Update.ALL_TYPES, bootstrap_retries=-1)
+        if settings.webhook_url:
+            run_webhook(app, settings)
+        else:
+            app.run_polling(allowed_updates=Update.ALL_TYPES, bootstrap_retries=-1)
     except InvalidToken:
         print(
             "inkoopkompas: Telegram weigert het token; "
@@ -129,3 +182,26 @@ def run_polling(settings: Settings) -> int:
         return 2
     log.info("Inkoopkompas gestopt; alles is bewaard")
     return 0
+
+
+def run_webhook(app: App, settings: Settings) -> None:
+    assert settings.webhook_url is not None
+    # Without a configured secret, a fresh one per start: setWebhook tells Telegram each time.
+    secret = settings.webhook_secret or secrets.token_urlsafe(32)
+    path = urlsplit(settings.webhook_url).path.strip("/")
+    log.info(
+        "webhook op %s:%d/%s voor %s",
+        settings.webhook_listen,
+        settings.webhook_port,
+        path,
+        settings.webhook_url,
+    )
+    app.run_webhook(
+        listen=settings.webhook_listen,
+        port=settings.webhook_port,
+        url_path=path,
+        webhook_url=settings.webhook_url,
+        secret_token=secret,
+        allowed_updates=Update.ALL_TYPES,
+        bootstrap_retries=-1,
+    )

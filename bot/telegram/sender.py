@@ -1,54 +1,43 @@
 """Sending to Telegram without letting its moods reach the buyer.
 
-Flood control waits the time Telegram asks for and tries again; timeouts and network errors are
-retried a few times; "message is not modified" is not an error at all; an edit that Telegram
-refuses falls back to a new message. The conversation state is already saved before anything is
-sent, so a send that finally fails loses no answer: the buyer's next message shows the question.
+Flood control is PTB's `AIORateLimiter` (it waits what Telegram asks and tries again), the parse
+mode and link previews are PTB `Defaults`; what is left here is what only this bot knows: "message
+is not modified" is not an error, a blocked bot is not a failure, and an edit that Telegram refuses
+(too old, deleted) tells the caller to send a new message instead. The conversation state is saved
+before anything is sent, so a send that fails loses no answer.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from telegram import InlineKeyboardMarkup, Message
-from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram import ForceReply, InlineKeyboardMarkup, Message
+from telegram.error import BadRequest, Forbidden
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-ATTEMPTS = 4
-MAX_FLOOD_WAIT = 60.0
-
-
-def _seconds(value: Any) -> float:
-    return float(value.total_seconds()) if hasattr(value, "total_seconds") else float(value)
+Markup = InlineKeyboardMarkup | ForceReply
+CAPTION_MAX = 1024
+TOAST_MAX = 200
 
 
 async def with_retries(call: Callable[[], Awaitable[T]], what: str) -> T | None:
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            return await call()
-        except RetryAfter as exc:
-            wait = min(_seconds(exc.retry_after), MAX_FLOOD_WAIT)
-            log.warning("%s: flood control, wacht %.1f s (poging %d)", what, wait, attempt)
-            await asyncio.sleep(wait)
-        except BadRequest as exc:
-            if "not modified" in exc.message.lower():
-                return None
-            raise
-        except Forbidden:
-            log.info("%s: de gebruiker heeft de bot geblokkeerd", what)
+    """Run one Bot API call; None when there is nothing to do about its refusal.
+
+    The name stays from when this retried by hand; flood control is now the rate limiter's.
+    """
+    try:
+        return await call()
+    except BadRequest as exc:
+        if "not modified" in exc.message.lower():
             return None
-        except (TimedOut, NetworkError) as exc:
-            if attempt == ATTEMPTS:
-                raise
-            log.warning("%s: %s, opnieuw (poging %d)", what, type(exc).__name__, attempt)
-            await asyncio.sleep(0.5 * attempt)
-    return None
+        raise
+    except Forbidden:
+        log.info("%s: de gebruiker heeft de bot geblokkeerd", what)
+        return None
 
 
 class Sender:
@@ -59,18 +48,13 @@ class Sender:
         self,
         chat_id: int,
         text: str,
-        markup: InlineKeyboardMarkup | None = None,
+        markup: Markup | None = None,
         *,
         thread_id: int | None = None,
     ) -> Message | None:
         return await with_retries(
             lambda: self.bot.send_message(
-                chat_id,
-                text,
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup,
-                disable_web_page_preview=True,
-                message_thread_id=thread_id,
+                chat_id, text, reply_markup=markup, message_thread_id=thread_id
             ),
             "sendMessage",
         )
@@ -82,12 +66,7 @@ class Sender:
         try:
             await with_retries(
                 lambda: self.bot.edit_message_text(
-                    text,
-                    chat_id=chat_id,
-                    message_id=message_id,
-                    parse_mode=ParseMode.HTML,
-                    reply_markup=markup,
-                    disable_web_page_preview=True,
+                    text, chat_id=chat_id, message_id=message_id, reply_markup=markup
                 ),
                 "editMessageText",
             )
@@ -105,15 +84,28 @@ class Sender:
                 "editMessageReplyMarkup",
             )
 
+    async def delete(self, chat_id: int, message_id: int) -> bool:
+        """Remove a message; False when Telegram will not (older than two days), so edit it."""
+        try:
+            await with_retries(
+                lambda: self.bot.delete_message(chat_id=chat_id, message_id=message_id),
+                "deleteMessage",
+            )
+        except BadRequest:
+            return False
+        return True
+
     async def document(
         self, chat_id: int, data: bytes, filename: str, caption: str, thread_id: int | None = None
     ) -> None:
+        """`caption` is plain text (no markup), like every caption this bot writes."""
         await with_retries(
             lambda: self.bot.send_document(
                 chat_id,
                 document=data,
                 filename=filename,
-                caption=caption[:1024],
+                caption=caption[:CAPTION_MAX],
+                parse_mode=None,
                 message_thread_id=thread_id,
             ),
             "sendDocument",
@@ -127,7 +119,8 @@ class Sender:
                 chat_id,
                 photo=data,
                 filename=filename,
-                caption=caption[:1024],
+                caption=caption[:CAPTION_MAX],
+                parse_mode=None,
                 message_thread_id=thread_id,
             ),
             "sendPhoto",
@@ -136,5 +129,5 @@ class Sender:
     async def answer_callback(self, query: Any, text: str | None = None) -> None:
         with contextlib.suppress(BadRequest):
             await with_retries(
-                lambda: query.answer(text=text[:200] if text else None), "answerCallback"
+                lambda: query.answer(text=text[:TOAST_MAX] if text else None), "answerCallback"
             )

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from flows.events import Event, Message, Reply
 from flows.inputs import Invalid, parse
+from flows.prompting import plain
 from flows.session import Session
 from flows.spec import Slot
 
@@ -58,7 +59,8 @@ def on_answer(conv: Conversation, s: Session, event: Event) -> Reply:
             rest = [c.value for c in choices if c.value not in draft]
             return record(conv, s, slot, draft + rest)
         if not draft:
-            return conv.reply(s, conv.texts("invalid.pick_at_least_one"))
+            empty = conv.texts("invalid.pick_at_least_one")
+            return Reply((Message(empty), conv.view(s, edit=True)), toast=plain(empty))
         return record(conv, s, slot, draft)
     kept = own_options(draft, choices) if conv.buttons else []
     value = parse(q, choices, event.text, q.max_length or conv.spec.text_max, kept)
@@ -126,9 +128,7 @@ def record(conv: Conversation, s: Session, slot: Slot, value: Any) -> Reply:
         missing = [conv.spec.pillars[p] for p in q.coverage.required if p not in present]
         if missing:
             notes.append(conv.texts.inline(q.coverage.warning, missing=" en ".join(missing)))
-    answered = conv.texts(
-        "answered", value=conv.prompter.answer_label(q.id, value), optional=q.optional
-    )
+    answered = conv.prompter.record(slot, value)
     advance(conv, s, slot)
     return conv.reply(s, *notes, answered=answered)
 

@@ -16,6 +16,7 @@ from flows.conversation import answering
 from flows.conversation.machine import MENU_MODES, CommandRule
 from flows.events import DocumentRequest, Message, Reply
 from flows.inputs import number
+from flows.prompting import plain
 from flows.session import Session, now_iso
 from flows.spec import Slot
 
@@ -98,7 +99,8 @@ def skip(conv: Conversation, s: Session, arg: str) -> Reply:
     assert slot is not None  # the guard let it through
     s.skip(slot.id)
     answering.advance(conv, s, slot)
-    return conv.reply(s, conv.texts("skipped"))
+    note = conv.prompter.skip_note(slot)
+    return conv.reply(s, note, answered=conv.prompter.skipped_record(slot), toast=plain(note))
 
 
 def keep(conv: Conversation, s: Session, arg: str) -> Reply:

@@ -211,12 +211,13 @@ class Conversation:
         claimed = room(s, event) if room is not None else None
         if claimed is not None:
             return claimed
+        # Stale buttons before anything else: an old button never creates a tender (or a person).
+        if event.kind in ("pick", "done", "action") and event.seq not in (None, s.seq):
+            return self.stale(s)
         if event.kind == "command":
             return self.command(s, event.command, event.text)
         if s.tender is None:
             return commands.start_tender(self, s, greeting=self.texts("greeting"))
-        if event.kind in ("pick", "done", "action") and event.seq not in (None, s.seq):
-            return self.stale(s)
         if event.kind == "action":
             return self.command(s, event.command, "")
         if event.kind == "media":
@@ -269,7 +270,7 @@ class Conversation:
         if slot is None:
             if s.state != "finished":
                 self.go(s, "finish")
-            return Message(self.texts("finished", name=self.name(s)))
+            return self.prompter.finished(self.name(s), seq=s.seq if edit else s.next_seq())
         if s.state == "paused":
             self.go(s, "ask")
         return self._prompt(s, slot, slots, edit=edit)
@@ -296,7 +297,12 @@ class Conversation:
         return Reply((*messages, self.view(s)), **kwargs)
 
     def stale(self, s: Session) -> Reply:
-        return self.reply(s, self.texts("stale_button"), toast=self.texts("stale_toast"))
+        # The view keeps its number: the buttons on screen stay valid, a channel need not redraw.
+        stale = Message(self.texts("stale_button"))
+        if s.tender is None:
+            s.user_changed = False
+            return Reply((stale,), toast=self.texts("stale_toast"))
+        return Reply((stale, self.view(s, edit=True)), toast=self.texts("stale_toast"))
 
     def name(self, s: Session) -> str:
         if s.tender is None:

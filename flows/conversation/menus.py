@@ -225,6 +225,7 @@ class Menus:
 
     def delete(self, s: Session, target: str) -> Reply:
         repo = self.conv.repo
+        s.next_seq()  # the confirmation's buttons are spent
         if target == ALL:
             repo.delete_user(s.user_key)
             s.switch_to(None)

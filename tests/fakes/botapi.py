@@ -776,6 +776,15 @@ class FakeBotApi:
             taken, self._pending = self._pending, []
             return taken
 
+    def buttons_of(self, chat_id: int, message_id: int) -> set[str] | None:
+        """The callback data a live bot message shows now; None when there is no such message."""
+        with self._cond:
+            msg = self._messages.get(chat_id, {}).get(message_id)
+            if msg is None or not msg.from_bot or msg.deleted:
+                return None
+            rows = (msg.markup or {}).get("inline_keyboard") or []
+            return {str(b.get("callback_data")) for r in rows for b in r if "callback_data" in b}
+
     def has_bot_message(self, chat_id: int, message_id: int) -> bool:
         with self._cond:
             msg = self._messages.get(chat_id, {}).get(message_id)

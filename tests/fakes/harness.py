@@ -12,7 +12,7 @@ from telegram.ext import Application
 from bot.config import Settings
 from bot.telegram.app import build_application
 from storage import Store
-from tests.fakes.botapi import Call, FakeBotApi
+from tests.fakes.botapi import BotMessage, Call, FakeBotApi
 from tests.fakes.inprocess import TOKEN, FakeRequest, press_on, text_update
 
 USER = 1
@@ -44,6 +44,12 @@ class Harness:
         assert on is not None, "no keyboard was sent"
         return await self.update(press_on(self.app.bot, user, on, data))
 
+    async def update_press(self, on: BotMessage, data: str, user: int = USER) -> list[Call]:
+        """Press `data` on a message as it stands in the chat now."""
+        fake = self.fake
+        update_id = fake.press_update_id(on.chat_id, user, on.message_id, data)
+        return await self.update(Update.de_json(fake.take_update(update_id), self.app.bot))
+
     def user(self, user: int = USER) -> dict[str, Any] | None:
         return self.store.get_user(f"tg-{user}")
 
@@ -64,9 +70,14 @@ class Harness:
 
 
 async def start_harness(
-    data: Path, *, allowed: frozenset[int] | None = None, delay: float = 0.0
+    data: Path,
+    *,
+    allowed: frozenset[int] | None = None,
+    delay: float = 0.0,
+    fake: FakeBotApi | None = None,
 ) -> Harness:
-    request = FakeRequest(delay=delay)
+    """A bot on `data`; pass the `fake` of an earlier harness for a restart in the same chats."""
+    request = FakeRequest(fake, delay=delay)
     store = Store(data)
     settings = Settings(data_dir=data, token=TOKEN, allowed_users=allowed)
     app = build_application(settings, store, request=request)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
 from typing import Any
 
 from telegram import Update
@@ -133,18 +134,25 @@ def press_update(bot: Any, user_id: int, data: str, message_id: int | None = Non
     fake = fake_of(bot)
     if message_id is None:
         message_id = fake.message_with_button(user_id, data)
-    if message_id is None or not fake.has_bot_message(user_id, message_id):
+    shown = fake.buttons_of(user_id, message_id) if message_id is not None else None
+    if message_id is None or shown is None or data not in shown:
         message_id = fake.old_bot_message(user_id, data, message_id)
     update_id = fake.press_update_id(user_id, user_id, message_id, data)
     return _one_update(bot, fake, update_id)
 
 
 def press_on(bot: Any, user_id: int, sent: Call, data: str) -> Update:
-    """A press on a message the bot sent or edited (any button data, even forged)."""
+    """A press on a message the bot sent or edited, with any button data (even forged). When the
+    message no longer shows that button (deleted, or edited since), the press comes from a stand-in
+    old message that does, as from a phone that has not caught up."""
     fake = fake_of(bot)
     chat = sent.chat_id if isinstance(sent.chat_id, int) else user_id
     assert sent.message_id is not None, sent
-    update_id = fake.press_update_id(chat, user_id, sent.message_id, data)
+    message_id = sent.message_id
+    shown = fake.buttons_of(chat, message_id)
+    if shown is None or (data in {d for _t, d in sent.buttons} and data not in shown):
+        message_id = fake.old_bot_message(chat, data)
+    update_id = fake.press_update_id(chat, user_id, message_id, data)
     return _one_update(bot, fake, update_id)
 
 
@@ -153,7 +161,11 @@ MEDIA_KINDS = ("sticker", "photo", "voice")
 
 def media_update(bot: Any, user_id: int, kind: str = "sticker") -> Update:
     fake = fake_of(bot)
-    senders = {"sticker": fake.send_sticker, "photo": fake.send_photo, "voice": fake.send_voice}
+    senders: dict[str, Callable[[int, int], int]] = {
+        "sticker": fake.send_sticker,
+        "photo": fake.send_photo,
+        "voice": fake.send_voice,
+    }
     update_id = senders[kind](user_id, user_id)
     return _one_update(bot, fake, update_id)
 
