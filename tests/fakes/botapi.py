@@ -771,11 +771,6 @@ class FakeBotApi:
             self._pending.remove(found)
             return _copy(found)
 
-    def take_all(self) -> list[JSON]:
-        with self._cond:
-            taken, self._pending = self._pending, []
-            return taken
-
     def buttons_of(self, chat_id: int, message_id: int) -> set[str] | None:
         """The callback data a live bot message shows now; None when there is no such message."""
         with self._cond:
@@ -784,11 +779,6 @@ class FakeBotApi:
                 return None
             rows = (msg.markup or {}).get("inline_keyboard") or []
             return {str(b.get("callback_data")) for r in rows for b in r if "callback_data" in b}
-
-    def has_bot_message(self, chat_id: int, message_id: int) -> bool:
-        with self._cond:
-            msg = self._messages.get(chat_id, {}).get(message_id)
-            return msg is not None and msg.from_bot and not msg.deleted
 
     def message_with_button(self, chat_id: int, data: str) -> int | None:
         with self._cond:
