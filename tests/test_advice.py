@@ -393,8 +393,8 @@ def test_chain_complexity_counts_in_the_collaboration_form(chain: str, form: str
 def test_collaboration_form_becomes_contract_advice(form_answers: dict[str, str]) -> None:
     result = advise(answers({"klimaat": 1}, **form_answers))
     form_items = [i for i in result.items if i.reason.startswith("Samenwerkingsvorm")]
-    assert {i.section for i in form_items} == {"procedure", "contractbepaling"}
-    assert len(form_items) == 3  # specification, duration, payment
+    # specification, duration and payment model: choices about the set-up, not clauses
+    assert [i.section for i in form_items] == ["procedure"] * 3
 
 
 @pytest.mark.parametrize(
@@ -424,3 +424,27 @@ def test_sections_come_in_report_order() -> None:
     order = [SECTIONS.index(i.section) for i in result.items]
     assert order == sorted(order)
     assert set(SECTIONS) == {i.section for i in result.items}
+
+
+@pytest.mark.parametrize("wishes", [["meenemen"], ["meenemen", "koploper", "intrinsiek"]])
+@pytest.mark.parametrize(
+    "levels", [{"klimaat": 3}, {"klimaat": 2, "milieu": 2, "circulariteit": 2}]
+)
+def test_dream_partner_criterion_never_outweighs_the_top_theme(
+    wishes: list[str], levels: dict[str, int]
+) -> None:
+    result = advise(answers(levels, duurzaamheid_partner=wishes))
+    award = items(result, "gunningscriterium")
+    top = next(i for i in award if i.theme == next(iter(levels)))
+    partner = next(i for i in award if i.rule == "partner")
+    assert (top.weight or 0) > (partner.weight or 0)
+    assert sum(i.quality_weight or 0 for i in award) == pytest.approx(100, abs=2)
+
+
+def test_no_general_award_criterion_next_to_theme_criteria() -> None:
+    kb = FakeKB()
+    kb.measures.append(M("alg-plan", None, "gunningscriterium", 1, scoring="0-100"))
+    with_theme = advise(answers({"klimaat": 2}), kb)
+    assert "alg-plan" not in [i.measure for i in with_theme.items]
+    only_general = advise(answers({"klimaat": 1}), kb)
+    assert "alg-plan" in [i.measure for i in only_general.items]

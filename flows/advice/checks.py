@@ -60,6 +60,9 @@ def open_points(
                 points.append(say("advice.open.pillar", pillar=spec.pillars[pillar]))
     if facts.value in (None, "weet_niet"):
         points.append(say("advice.open.value"))
+    minimum = spec.by_role(answers, "minimum")
+    if isinstance(minimum, str) and minimum.strip():
+        points.append(say("advice.open.own_minimum", minimum=minimum.strip()))
     return points
 
 
@@ -74,6 +77,8 @@ def contradictions(
         found.append(say("advice.conflict.roadmap_transactional"))
     if form.form == "relationeel" and facts.duration == "kort":
         found.append(say("advice.conflict.relational_short"))
+    if form.form != "relationeel" and facts.duration == "lang":
+        found.append(say("advice.conflict.long_not_relational", form=form.form))
     if facts.chain == "complex" and facts.talks is False:
         found.append(say("advice.conflict.complex_no_talks"))
     chosen = {p.route for p in placements if p.theme.level}

@@ -67,6 +67,9 @@ def partner_wishes(
                     proof=say(f"{key}.proof") if section not in ("procedure", "intern") else "",
                     warning=warning,
                     jurist=section == "geschiktheidseis",
+                    jurist_note=say("advice.jurist.suitability")
+                    if section == "geschiktheidseis"
+                    else None,
                     rule="partner",
                 )
             )

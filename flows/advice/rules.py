@@ -29,7 +29,9 @@ from flows.spec import FlowSpec
 from flows.texts import Texts
 
 QUALITY_SHARE = {"relationeel": 70, "tussenvorm": 60, "transactioneel": 40, "onbekend": 60}
-SUSTAINABILITY_PART = 50
+# The sustainability criteria carry most of the quality part; the one criterion built from the
+# dream-partner wishes gets the rest, so it can never outweigh the buyer's top theme.
+SUSTAINABILITY_PART = 80
 RANK_POINTS = (5, 3, 2)
 PLAN_POINTS = 2
 PER_THEME = {"geschiktheidseis": 1, "selectiecriterium": 1, "eis": 3, "contractbepaling": 2}
@@ -53,6 +55,7 @@ RULE_ORDER = (
     "on_request",
     "no_extras",
     "no_duplicates",
+    "one_plan",
     "partner",
     "category",
     "selection_round",
@@ -136,7 +139,10 @@ def build_advice(
                 title=say("advice.title.plan"),
             )
         )
-    criteria += general
+    if not criteria:
+        criteria += general
+    elif general:
+        out.rule("one_plan")
     _extras(out, facts, themes)
     partner = partner_wishes(spec, answers, facts, say, out.covered)
     for item in partner.items:
@@ -370,6 +376,7 @@ def _procedure(out: _Collector, facts: Facts, themes: Sequence[ThemeChoice]) -> 
                 text=say(f"advice.procedure.value.{facts.value}", thresholds=_threshold_text(say)),
                 reason=say("advice.procedure.value_reason"),
                 jurist=facts.value != "klein",
+                jurist_note=say("advice.jurist.value") if facts.value != "klein" else None,
                 rule="proportional",
             )
         )
@@ -430,13 +437,14 @@ def _extras(out: _Collector, facts: Facts, themes: Sequence[ThemeChoice]) -> Non
         for part in ("duration", "payment"):
             if part == "payment" and form == "relationeel" and out.covered("payment"):
                 continue
+            long_relational = part == "duration" and form == "relationeel"
             out.add(
                 Item(
-                    section="contractbepaling",
+                    section="procedure",
                     text=say(f"advice.contract_form.{form}.{part}"),
                     reason=say("advice.contract_form.reason", form=form),
-                    proof=say("advice.contract_form.proof"),
-                    jurist=part == "duration" and form == "relationeel",
+                    jurist=long_relational,
+                    jurist_note=say("advice.jurist.duration") if long_relational else None,
                 )
             )
     ambitious = [t.label for t in themes if t.level == 3]

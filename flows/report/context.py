@@ -225,10 +225,7 @@ class ReportBuilder:
         own: str | None,
     ) -> Card:
         w = self.words
-        minimum = [shorten(i.text, CARD_ITEM) for i in result.section("eis")][: CARD_LIST - 1]
-        general = self._answer(a, self.spec.role("minimum"))
-        if general:
-            minimum.insert(0, shorten(general, CARD_ITEM))
+        minimum = [shorten(i.text, CARD_ITEM) for i in result.section("eis")][:CARD_LIST]
         rewarded = [
             w(
                 "card.rewarded_item",
