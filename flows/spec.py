@@ -142,6 +142,12 @@ class Step:
     title: str
     number: int | None
     questions: tuple[Question, ...]
+    short: str = ""
+    """The title as the progress line shows it, short enough for one line on a phone."""
+
+    @property
+    def short_title(self) -> str:
+        return self.short or self.title
 
 
 @dataclass(frozen=True)
@@ -316,7 +322,13 @@ class _Builder:
             if not questions:
                 raise self.fail(sid, "een stap zonder vragen")
             steps.append(
-                Step(sid, self.text(s, "title", sid), number if counted else None, questions)
+                Step(
+                    sid,
+                    self.text(s, "title", sid),
+                    number if counted else None,
+                    questions,
+                    self.text(s, "short", sid) if "short" in s else "",
+                )
             )
         if len({s.id for s in steps}) != len(steps):
             raise self.fail("steps", "dubbele stap-id")

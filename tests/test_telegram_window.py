@@ -180,6 +180,21 @@ def test_level_three_keeps_its_whole_meaning() -> None:
     assert levels[3].attrs["meaning"].endswith("met ruimte voor innovatie")
 
 
+PHONE_LINE = 44  # characters of italic text in one line of a bubble on a 390-pixel screen
+
+
+def test_every_progress_line_fits_one_phone_line() -> None:
+    """Even with two-digit counts, as a step with many themes has."""
+    spec = load_spec()
+    lines = [
+        TEXTS(
+            "progress", number=step.number, steps=7, title=step.short_title, position=19, total=19
+        )
+        for step in spec.steps
+    ]
+    assert [line for line in lines if len(line) > PHONE_LINE] == []
+
+
 async def test_skipping_the_ambition_proposal_says_it_is_kept(tg: Harness) -> None:
     await tg.send("/start")
     await tg.send("Voorstel")
