@@ -201,8 +201,10 @@ class PrivateChat:
             except SaveFailed as exc:
                 await self.not_saved(Sender(context.bot), chat.id, exc, query, thread_of(update))
                 return
-            if reply.forgotten and self.forget is not None:
-                await asyncio.to_thread(self.forget, user.id)
+            if reply.forgotten:
+                render_pool.forget_documents()
+                if self.forget is not None:
+                    await asyncio.to_thread(self.forget, user.id)
             live_before = window.live
             view = View(Sender(context.bot), chat.id, window, self, thread_of(update))
             await view.show(reply, query)
