@@ -82,9 +82,12 @@ class Prompter:
         )
 
     def short_title(self, slot: Slot) -> str:
-        """The question in a few words (from prompts/titles.yaml, else its own first words)."""
-        title = self.titles.get(slot.question.id) or plain(self.question_text(slot))
+        """The question in a few words: from prompts/titles.yaml, else the name the documents give
+        it (its `label`), so a new question reads well without an entry there."""
+        title = self.titles.get(slot.question.id) or slot.question.label
         item = self.item_label(slot)
+        if item and slot.question.repeat_for:
+            item = self.spec.choice_attr(slot.question.repeat_for, slot.item, "short") or item
         if item and item not in title:
             title = f"{title} · {item}"
         return shorten(title, TITLE_MAX)
