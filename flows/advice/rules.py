@@ -197,10 +197,11 @@ def _select(
 def _measure_item(
     m: MeasureLike, t: ThemeChoice | None, section: str, reason: str, **extra: Any
 ) -> Item:
+    note = getattr(m, "note", None)
     return Item(
         section=section,
         text=m.text,
-        reason=reason,
+        reason=f"{reason} {note}" if note else reason,
         theme=t.value if t else None,
         theme_label=t.label if t else None,
         proof=m.proof,
@@ -268,6 +269,14 @@ def _bidder_theme(
     elif p.route == "plan":
         plan_aspects.append(t.label)
     elif p.route == "groeipad":
+        own = [i for i, x in enumerate(out.items) if x.theme == t.value]
+        clause = next((i for i in own if out.items[i].section == "contractbepaling"), None)
+        if clause is not None:
+            # One clause per subject: the growth path joins the theme's own contract clause.
+            first = out.items[clause]
+            growth = say("advice.growth.joined", goal=t.goal)
+            out.items[clause] = replace(first, text=f"{first.text} {growth}", rule="never_knockout")
+            return
         out.add(
             Item(
                 section="contractbepaling",
