@@ -75,6 +75,7 @@ class _Collector:
         self.ids: set[str] = set()
         self.groups: set[str] = set()
         self.rules: dict[str, str] = {}
+        self.plans: list[str] = []
 
     def rule(self, key: str, **params: Any) -> None:
         self.rules.setdefault(key, self.say(f"advice.rule.{key}", **params))
@@ -144,6 +145,7 @@ def build_advice(
     elif general:
         out.rule("one_plan")
     _extras(out, facts, themes)
+    _roadmap_from_plans(out)
     partner = partner_wishes(spec, answers, facts, say, out.covered)
     for item in partner.items:
         out.add(item)
@@ -247,6 +249,8 @@ def _bidder_theme(
         out.add(_measure_item(m, t, section, reason))
     if award is not None and not out.fresh(award):
         award = None
+    if p.route == "gunningscriterium" and (award is None or "plan" in (award.group or award.id)):
+        out.plans.append(t.label)
     if t.measures_theme is None:
         out.rule("own_theme")
     reason = say(p.reason.key, **p.reason.params)
@@ -487,6 +491,18 @@ def _extras(out: _Collector, facts: Facts, themes: Sequence[ThemeChoice]) -> Non
         and "on_request" not in out.rules
     ):
         out.rule("no_extras")
+
+
+def _roadmap_from_plans(out: _Collector) -> None:
+    """Theme plans that already ask for yearly goals make up the roadmap; a second, general
+    roadmap beside them would have the bidder write the same goals twice."""
+    if not out.plans:
+        return
+    for n, item in enumerate(out.items):
+        if item.measure in procurement().covered_by.get("roadmap", ()):
+            text = out.say("advice.extra.roadmap_from_plans", themes=out.plans)
+            out.items[n] = replace(item, text=text)
+            out.rule("one_plan")
 
 
 def _weights(criteria: Sequence[Item], partner: Item | None, quality: int) -> list[Item]:
