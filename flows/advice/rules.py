@@ -43,6 +43,8 @@ ROUTE_SECTIONS = {
     "intern": ("intern", "contractbepaling"),
 }
 PER_BUYER_THEME = 3
+# Answers to the duration question that say how long the contract runs; the advice follows them.
+DURATIONS = ("kort", "middel", "lang")
 EQUIVALENT = "of gelijkwaardig"
 # Conditions that mean the buyer asked for an extra (roadmap, innovation room, co-creation).
 ON_REQUEST = frozenset({"roadmap", "innovatie", "relationeel"})
@@ -450,14 +452,21 @@ def _extras(out: _Collector, facts: Facts, themes: Sequence[ThemeChoice]) -> Non
         for part in ("duration", "payment"):
             if part == "payment" and form == "relationeel" and out.covered("payment"):
                 continue
-            long_relational = part == "duration" and form == "relationeel"
+            answered = part == "duration" and facts.duration in DURATIONS
+            if answered:
+                text = say(f"advice.duration.{facts.duration}")
+                long = facts.duration == "lang"
+            else:
+                text = say(f"advice.contract_form.{form}.{part}")
+                long = part == "duration" and form == "relationeel"
             out.add(
                 Item(
                     section="procedure",
-                    text=say(f"advice.contract_form.{form}.{part}"),
-                    reason=say("advice.contract_form.reason", form=form),
-                    jurist=long_relational,
-                    jurist_note=say("advice.jurist.duration") if long_relational else None,
+                    text=text,
+                    reason=say("advice.contract_form.reason", form=form)
+                    + (" " + say("advice.duration.reason") if answered else ""),
+                    jurist=long,
+                    jurist_note=say("advice.jurist.duration") if long else None,
                 )
             )
     ambitious = [t.label for t in themes if t.level == 3]
