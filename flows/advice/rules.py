@@ -32,6 +32,8 @@ QUALITY_SHARE = {"relationeel": 70, "tussenvorm": 60, "transactioneel": 40, "onb
 # The sustainability criteria carry most of the quality part; the one criterion built from the
 # dream-partner wishes gets the rest, so it can never outweigh the buyer's top theme.
 SUSTAINABILITY_PART = 80
+# The dream-partner criterion's weight in % of the total score: never more, never much less.
+PARTNER_TOTAL = (10, 15)
 RANK_POINTS = (5, 3, 2)
 PLAN_POINTS = 2
 PER_THEME = {"geschiktheidseis": 1, "selectiecriterium": 1, "eis": 3, "contractbepaling": 2}
@@ -59,6 +61,7 @@ RULE_ORDER = (
     "no_duplicates",
     "one_plan",
     "partner",
+    "partner_weight",
     "category",
     "selection_round",
     "proportional",
@@ -153,6 +156,8 @@ def build_advice(
         out.add(item)
     if partner.criterion is not None:
         out.rule("partner")
+        if criteria:
+            out.rule("partner_weight", low=PARTNER_TOTAL[0], high=PARTNER_TOTAL[1])
     quality = QUALITY_SHARE[facts.form.form]
     weighted = _weights(criteria, partner.criterion, quality)
     out.items.extend(weighted)
@@ -514,9 +519,20 @@ def _roadmap_from_plans(out: _Collector) -> None:
             out.rule("one_plan")
 
 
+def _partner_share(quality: int) -> int:
+    """The dream-partner criterion's part of the quality score, so that it weighs about 10 to 15%
+    of the total score whatever the price-quality split."""
+    total = min(
+        PARTNER_TOTAL[1], max(PARTNER_TOTAL[0], round(quality * (100 - SUSTAINABILITY_PART) / 100))
+    )
+    return round(total * 100 / quality)
+
+
 def _weights(criteria: Sequence[Item], partner: Item | None, quality: int) -> list[Item]:
-    """Suggested weights: the sustainability part of the quality score split by priority."""
-    sustainability = SUSTAINABILITY_PART if partner is not None else 100
+    """Suggested weights: the sustainability part of the quality score split by priority, the
+    dream-partner criterion always lighter than the buyer's top theme."""
+    share = _partner_share(quality) if partner is not None and criteria else 0
+    sustainability = 100 - share
     points, rank = [], 0
     for c in criteria:
         if c.theme is None:
@@ -530,7 +546,13 @@ def _weights(criteria: Sequence[Item], partner: Item | None, quality: int) -> li
         within = round(sustainability * pt / total)
         out.append(replace(c, quality_weight=within, weight=round(within * quality / 100)))
     if partner is not None:
-        within = 100 - SUSTAINABILITY_PART
+        within = share or 100 - SUSTAINABILITY_PART
+        top = max((c.quality_weight or 0 for c in out if c.theme), default=100)
+        if within >= top:
+            spare, within = within - (top - 1), top - 1
+            if out:
+                out[0] = replace(out[0], quality_weight=(out[0].quality_weight or 0) + spare)
+                out[0] = replace(out[0], weight=round((out[0].quality_weight or 0) * quality / 100))
         out.append(replace(partner, quality_weight=within, weight=round(within * quality / 100)))
     return out
 
