@@ -170,6 +170,8 @@ def build_advice(
     points = open_points(spec, answers, placements, facts, say) + partner.open_points
     if partner.criterion is None and weighted:
         points.append(say("advice.open.quality_rest", share=100 - SUSTAINABILITY_PART))
+    if procurement().covered("reserved_lot", out.ids):
+        points.append(say("advice.open.reserved"))
     if any(i.jurist for i in items):
         points.append(say("advice.open.jurist", count=sum(i.jurist for i in items)))
     return Advice(
