@@ -170,6 +170,10 @@ def build_advice(
     points = open_points(spec, answers, placements, facts, say) + partner.open_points
     if partner.criterion is None and weighted:
         points.append(say("advice.open.quality_rest", share=100 - SUSTAINABILITY_PART))
+    chosen = {t.measures_theme or t.value for t in themes if (t.level or 0) > 0}
+    for signal, theme in procurement().signalled(facts.chain_risks):
+        if theme not in chosen:
+            points.append(say(f"advice.open.{signal}"))
     if procurement().covered("reserved_lot", out.ids):
         points.append(say("advice.open.reserved"))
     if any(i.jurist for i in items):
