@@ -4,8 +4,8 @@ date, and which knowledge-base measures make one of the advice's own texts super
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
