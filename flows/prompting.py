@@ -76,7 +76,7 @@ class Prompter:
             "progress",
             number=slot.step.number,
             steps=len(self.spec.counted_steps),
-            title=slot.step.title,
+            title=slot.step.short_title,
             position=position,
             total=len(in_step),
         )

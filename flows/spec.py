@@ -143,6 +143,12 @@ class Step:
     title: str
     number: int | None
     questions: tuple[Question, ...]
+    short: str = ""
+    """The title as the progress line shows it, short enough for one line on a phone."""
+
+    @property
+    def short_title(self) -> str:
+        return self.short or self.title
 
 
 @dataclass(frozen=True)
@@ -242,7 +248,7 @@ class FlowSpec:
             source = self.questions[question.repeat_for]
             for c in source.choices:
                 if c.value == item and c.attrs.get(question.item_choices):
-                    return [Choice(str(x), str(x)) for x in c.attrs[question.item_choices]]
+                    return list(c.attrs[question.item_choices])
         return list(question.choices)
 
     def label(self, question_id: str, value: Any) -> str:
@@ -317,7 +323,13 @@ class _Builder:
             if not questions:
                 raise self.fail(sid, "een stap zonder vragen")
             steps.append(
-                Step(sid, self.text(s, "title", sid), number if counted else None, questions)
+                Step(
+                    sid,
+                    self.text(s, "title", sid),
+                    number if counted else None,
+                    questions,
+                    self.text(s, "short", sid) if "short" in s else "",
+                )
             )
         if len({s.id for s in steps}) != len(steps):
             raise self.fail("steps", "dubbele stap-id")
@@ -485,8 +497,25 @@ class _Builder:
     def choice(self, raw: Any, where: str) -> Choice:
         if not isinstance(raw, dict) or "value" not in raw or not raw.get("label"):
             raise self.fail(where, f"een keuze heeft value en label nodig: {raw!r}")
-        attrs = {k: v for k, v in raw.items() if k not in ("value", "label")}
+        attrs = {
+            k: tuple(self.item(x, where) for x in v) if isinstance(v, list) else v
+            for k, v in raw.items()
+            if k not in ("value", "label")
+        }
         return Choice(raw["value"], str(raw["label"]), attrs)
+
+    def item(self, raw: Any, where: str) -> Choice:
+        """An entry of a choice's own list (such as a theme's indicators), offered by
+        `item_choices`: its text, or its text with a shorter `short` for a button."""
+        if isinstance(raw, str) and raw.strip():
+            return Choice(raw.strip(), raw.strip())
+        if isinstance(raw, dict) and isinstance(raw.get("label"), str) and raw["label"].strip():
+            extra = set(raw) - {"label", "short"}
+            if extra or not isinstance(raw.get("short", ""), str):
+                raise self.fail(where, f"een lijstwaarde heeft alleen label en short: {raw!r}")
+            label = raw["label"].strip()
+            return Choice(label, label, {k: v for k, v in raw.items() if k == "short"})
+        raise self.fail(where, f"een lijstwaarde is tekst of heeft een label: {raw!r}")
 
     def text(self, raw: Any, key: str, where: str) -> str:
         value = raw.get(key) if isinstance(raw, dict) else None

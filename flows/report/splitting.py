@@ -53,16 +53,39 @@ def _balanced(parts: list[str]) -> list[str]:
 
 
 def split_message(text: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
-    """Messages of at most `limit` characters, cut at blocks, then lines, then words."""
+    """Messages of at most `limit` characters, cut at sections, then blocks, lines and words."""
     room = limit - TAG_RESERVE if limit > 4 * TAG_RESERVE else limit
     parts = _split(text, room)
     return _balanced(parts) if len(parts) > 1 else parts
 
 
 def _split(text: str, limit: int) -> list[str]:
-    text = re.sub(r"\n{3,}", "\n\n", text.strip())
-    if not text:
-        return []
+    """Whole sections (text between two blank lines, as the summary template leaves them) are
+    kept together, so each message a person gets starts at a heading; only a section longer than
+    a message is cut inside, between its blocks."""
+    messages: list[str] = []
+    current = ""
+    for section in re.split(r"\n{3,}", text.strip()):
+        section = section.strip()
+        if not section:
+            continue
+        if len(section) > limit:
+            parts = _pack(_units(section, limit), limit)
+            messages += [current, *parts[:-1]] if current else parts[:-1]
+            current = parts[-1]
+            continue
+        candidate = f"{current}\n\n{section}" if current else section
+        if len(candidate) <= limit:
+            current = candidate
+        else:
+            messages.append(current)
+            current = section
+    if current:
+        messages.append(current)
+    return messages
+
+
+def _units(text: str, limit: int) -> list[str]:
     units: list[str] = []
     for block in text.split("\n\n"):
         if len(block) <= limit:
@@ -70,6 +93,10 @@ def _split(text: str, limit: int) -> list[str]:
             continue
         for line in block.split("\n"):
             units += [line] if len(line) <= limit else _hard_split(line, limit)
+    return units
+
+
+def _pack(units: list[str], limit: int) -> list[str]:
     messages: list[str] = []
     current = ""
     for unit in units:
@@ -79,6 +106,4 @@ def _split(text: str, limit: int) -> list[str]:
         else:
             messages.append(current)
             current = unit
-    if current:
-        messages.append(current)
-    return messages
+    return [*messages, current] if current else messages
