@@ -112,15 +112,15 @@ def test_duration_advice_follows_the_duration_answer(name: str, duration: str) -
 @pytest.mark.parametrize("name", NAMES)
 def test_clauses_hold_no_instruction_for_the_buyer(name: str) -> None:
     kb = default_measures()
-    noted = [m for m in kb.measures if getattr(m, "note", None)]
-    assert noted
+    notes = {m.id: (m.note, m.text) for m in kb.measures if m.note}
+    assert notes
     for item in advise(example(name)).items:
-        m = next((m for m in noted if m.id == item.measure), None)
-        if m is not None:
-            assert m.note not in item.text
-            assert m.note in item.reason
-    for m in noted:
-        assert m.note not in m.text
+        if item.measure in notes:
+            note = notes[item.measure][0]
+            assert note not in item.text
+            assert note in item.reason
+    for note, text in notes.values():
+        assert note not in text
 
 
 # --- 3. the dream partner never outweighs the buyer's top priority ---------------------------
