@@ -99,6 +99,7 @@ _MEASURE_KEYS = frozenset(
         "instrument",
         "jurist",
         "jurist_note",
+        "note",
         "source",
     }
 )
@@ -129,6 +130,9 @@ class Measure:
     jurist: bool
     source: str | None
     jurist_note: str | None = None
+    # Advice to the buyer about when or how to use the measure; shown with the reason, so the text
+    # itself stays paste-ready for the tender documents.
+    note: str | None = None
 
     @property
     def is_award(self) -> bool:
@@ -547,6 +551,7 @@ def _measure(
         jurist=jurist,
         source=_optional(entry.get("source"), where, "source"),
         jurist_note=jurist_note,
+        note=_optional(entry.get("note"), where, "note"),
     )
 
 

@@ -40,6 +40,7 @@ ROLES: Mapping[str, tuple[Kind, ...]] = {
     "scopes": ("multi",),
     "stakeholders": ("text",),
     "chain": ("choice",),
+    "chain_risks": ("text",),
     "talks": ("yesno",),
     "themes": ("multi",),
     "priority": ("order",),

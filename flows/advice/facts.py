@@ -25,6 +25,7 @@ class Facts:
     lots: str | None
     budget: str | None
     chain: str | None
+    chain_risks: str | None
     talks: bool | None
     innovation: bool | None
     roadmap: bool | None
@@ -71,6 +72,7 @@ def read_facts(spec: FlowSpec, answers: Mapping[str, Any]) -> Facts:
         lots=_text(spec.by_role(answers, "lots")),
         budget=_text(spec.by_role(answers, "budget")),
         chain=_text(spec.by_role(answers, "chain")),
+        chain_risks=_text(spec.by_role(answers, "chain_risks")),
         talks=_flag(spec.by_role(answers, "talks")),
         innovation=_flag(spec.by_role(answers, "innovation")),
         roadmap=_flag(spec.by_role(answers, "roadmap")),

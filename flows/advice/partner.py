@@ -15,6 +15,7 @@ from typing import Any
 
 from flows.advice.facts import Facts
 from flows.advice.model import Item
+from flows.advice.procurement import procurement
 from flows.spec import FlowSpec
 
 Say = Callable[..., str]
@@ -37,6 +38,7 @@ def partner_wishes(
     result = PartnerAdvice()
     aspects: list[str] = []
     warnings: list[str] = []
+    given: set[str] = set()
     for q in spec.questions.values():
         if q.report != "partner" or q.id not in answers:
             continue
@@ -47,8 +49,10 @@ def partner_wishes(
             if section is None:
                 result.open_points.append(say("advice.open.partner_own", wish=label))
                 continue
-            if covered(f"partner.{value}"):
+            purpose = f"partner.{value}"
+            if covered(purpose) or procurement().covered(purpose, given):
                 continue
+            given.add(purpose)
             if section == "selectiecriterium" and not facts.selection_round:
                 section = "geschiktheidseis"
             key = f"advice.partner.{value}"

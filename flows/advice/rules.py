@@ -32,6 +32,8 @@ QUALITY_SHARE = {"relationeel": 70, "tussenvorm": 60, "transactioneel": 40, "onb
 # The sustainability criteria carry most of the quality part; the one criterion built from the
 # dream-partner wishes gets the rest, so it can never outweigh the buyer's top theme.
 SUSTAINABILITY_PART = 80
+# The dream-partner criterion's weight in % of the total score: never more, never much less.
+PARTNER_TOTAL = (10, 15)
 RANK_POINTS = (5, 3, 2)
 PLAN_POINTS = 2
 PER_THEME = {"geschiktheidseis": 1, "selectiecriterium": 1, "eis": 3, "contractbepaling": 2}
@@ -43,6 +45,8 @@ ROUTE_SECTIONS = {
     "intern": ("intern", "contractbepaling"),
 }
 PER_BUYER_THEME = 3
+# Answers to the duration question that say how long the contract runs; the advice follows them.
+DURATIONS = ("kort", "middel", "lang")
 EQUIVALENT = "of gelijkwaardig"
 # Conditions that mean the buyer asked for an extra (roadmap, innovation room, co-creation).
 ON_REQUEST = frozenset({"roadmap", "innovatie", "relationeel"})
@@ -57,6 +61,7 @@ RULE_ORDER = (
     "no_duplicates",
     "one_plan",
     "partner",
+    "partner_weight",
     "category",
     "selection_round",
     "proportional",
@@ -75,6 +80,7 @@ class _Collector:
         self.ids: set[str] = set()
         self.groups: set[str] = set()
         self.rules: dict[str, str] = {}
+        self.plans: list[str] = []
 
     def rule(self, key: str, **params: Any) -> None:
         self.rules.setdefault(key, self.say(f"advice.rule.{key}", **params))
@@ -144,11 +150,14 @@ def build_advice(
     elif general:
         out.rule("one_plan")
     _extras(out, facts, themes)
+    _roadmap_from_plans(out)
     partner = partner_wishes(spec, answers, facts, say, out.covered)
     for item in partner.items:
         out.add(item)
     if partner.criterion is not None:
         out.rule("partner")
+        if criteria:
+            out.rule("partner_weight", low=PARTNER_TOTAL[0], high=PARTNER_TOTAL[1])
     quality = QUALITY_SHARE[facts.form.form]
     weighted = _weights(criteria, partner.criterion, quality)
     out.items.extend(weighted)
@@ -161,6 +170,12 @@ def build_advice(
     points = open_points(spec, answers, placements, facts, say) + partner.open_points
     if partner.criterion is None and weighted:
         points.append(say("advice.open.quality_rest", share=100 - SUSTAINABILITY_PART))
+    chosen = {t.measures_theme or t.value for t in themes if (t.level or 0) > 0}
+    for signal, theme in procurement().signalled(facts.chain_risks):
+        if theme not in chosen:
+            points.append(say(f"advice.open.{signal}"))
+    if procurement().covered("reserved_lot", out.ids):
+        points.append(say("advice.open.reserved"))
     if any(i.jurist for i in items):
         points.append(say("advice.open.jurist", count=sum(i.jurist for i in items)))
     return Advice(
@@ -197,10 +212,11 @@ def _select(
 def _measure_item(
     m: MeasureLike, t: ThemeChoice | None, section: str, reason: str, **extra: Any
 ) -> Item:
+    note = getattr(m, "note", None)
     return Item(
         section=section,
         text=m.text,
-        reason=reason,
+        reason=f"{reason} {note}" if note else reason,
         theme=t.value if t else None,
         theme_label=t.label if t else None,
         proof=m.proof,
@@ -246,6 +262,8 @@ def _bidder_theme(
         out.add(_measure_item(m, t, section, reason))
     if award is not None and not out.fresh(award):
         award = None
+    if p.route == "gunningscriterium" and (award is None or "plan" in (award.group or award.id)):
+        out.plans.append(t.label)
     if t.measures_theme is None:
         out.rule("own_theme")
     reason = say(p.reason.key, **p.reason.params)
@@ -268,6 +286,14 @@ def _bidder_theme(
     elif p.route == "plan":
         plan_aspects.append(t.label)
     elif p.route == "groeipad":
+        own = [i for i, x in enumerate(out.items) if x.theme == t.value]
+        clause = next((i for i in own if out.items[i].section == "contractbepaling"), None)
+        if clause is not None:
+            # One clause per subject: the growth path joins the theme's own contract clause.
+            first = out.items[clause]
+            growth = say("advice.growth.joined", goal=t.goal)
+            out.items[clause] = replace(first, text=f"{first.text} {growth}", rule="never_knockout")
+            return
         out.add(
             Item(
                 section="contractbepaling",
@@ -437,14 +463,21 @@ def _extras(out: _Collector, facts: Facts, themes: Sequence[ThemeChoice]) -> Non
         for part in ("duration", "payment"):
             if part == "payment" and form == "relationeel" and out.covered("payment"):
                 continue
-            long_relational = part == "duration" and form == "relationeel"
+            answered = part == "duration" and facts.duration in DURATIONS
+            if answered:
+                text = say(f"advice.duration.{facts.duration}")
+                long = facts.duration == "lang"
+            else:
+                text = say(f"advice.contract_form.{form}.{part}")
+                long = part == "duration" and form == "relationeel"
             out.add(
                 Item(
                     section="procedure",
-                    text=say(f"advice.contract_form.{form}.{part}"),
-                    reason=say("advice.contract_form.reason", form=form),
-                    jurist=long_relational,
-                    jurist_note=say("advice.jurist.duration") if long_relational else None,
+                    text=text,
+                    reason=say("advice.contract_form.reason", form=form)
+                    + (" " + say("advice.duration.reason") if answered else ""),
+                    jurist=long,
+                    jurist_note=say("advice.jurist.duration") if long else None,
                 )
             )
     ambitious = [t.label for t in themes if t.level == 3]
@@ -480,9 +513,32 @@ def _extras(out: _Collector, facts: Facts, themes: Sequence[ThemeChoice]) -> Non
         out.rule("no_extras")
 
 
+def _roadmap_from_plans(out: _Collector) -> None:
+    """Theme plans that already ask for yearly goals make up the roadmap; a second, general
+    roadmap beside them would have the bidder write the same goals twice."""
+    if not out.plans:
+        return
+    for n, item in enumerate(out.items):
+        if item.measure in procurement().covered_by.get("roadmap", ()):
+            text = out.say("advice.extra.roadmap_from_plans", themes=out.plans)
+            out.items[n] = replace(item, text=text)
+            out.rule("one_plan")
+
+
+def _partner_share(quality: int) -> int:
+    """The dream-partner criterion's part of the quality score, so that it weighs about 10 to 15%
+    of the total score whatever the price-quality split."""
+    total = min(
+        PARTNER_TOTAL[1], max(PARTNER_TOTAL[0], round(quality * (100 - SUSTAINABILITY_PART) / 100))
+    )
+    return round(total * 100 / quality)
+
+
 def _weights(criteria: Sequence[Item], partner: Item | None, quality: int) -> list[Item]:
-    """Suggested weights: the sustainability part of the quality score split by priority."""
-    sustainability = SUSTAINABILITY_PART if partner is not None else 100
+    """Suggested weights: the sustainability part of the quality score split by priority, the
+    dream-partner criterion always lighter than the buyer's top theme."""
+    share = _partner_share(quality) if partner is not None and criteria else 0
+    sustainability = 100 - share
     points, rank = [], 0
     for c in criteria:
         if c.theme is None:
@@ -496,7 +552,13 @@ def _weights(criteria: Sequence[Item], partner: Item | None, quality: int) -> li
         within = round(sustainability * pt / total)
         out.append(replace(c, quality_weight=within, weight=round(within * quality / 100)))
     if partner is not None:
-        within = 100 - SUSTAINABILITY_PART
+        within = share or 100 - SUSTAINABILITY_PART
+        top = max((c.quality_weight or 0 for c in out if c.theme), default=100)
+        if within >= top:
+            spare, within = within - (top - 1), top - 1
+            if out:
+                out[0] = replace(out[0], quality_weight=(out[0].quality_weight or 0) + spare)
+                out[0] = replace(out[0], weight=round((out[0].quality_weight or 0) * quality / 100))
         out.append(replace(partner, quality_weight=within, weight=round(within * quality / 100)))
     return out
 

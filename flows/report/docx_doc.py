@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -49,6 +49,7 @@ CORE_PROPERTY_MAX = 255
 TABLE_KINDS = {"geschiktheid": ("geschiktheidseis", "selectiecriterium")}
 KIND_TITLES = {"geschiktheidseis": "Geschiktheidseisen", "selectiecriterium": "Selectiecriteria"}
 BULLET_SECTIONS = ("procedure", "intern")
+BULLET_INDENT = Cm(0.63)
 
 _NOT_XML = re.compile("[^\t\n\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
@@ -199,13 +200,18 @@ class _Writer:
             run.bold = True
             run.font.size = TABLE_FONT
         first.add_run(clean(item.text)).font.size = TABLE_FONT
+        self.notes(item, cell.add_paragraph)
+
+    def notes(self, item: Item, new_paragraph: Callable[[], Paragraph]) -> None:
+        """Why the item is there, any warning and what a jurist should check, in small print,
+        the same under a bullet as in a table cell."""
         notes = [(self.w("field.reason"), item.reason, False)]
         if item.warning:
             notes.append((self.w("field.warning"), item.warning, True))
         if item.jurist:
             notes.append((self.w("field.jurist"), item.jurist_note or "", False))
         for label, text, bold in notes:
-            p = cell.add_paragraph()
+            p = new_paragraph()
             head = p.add_run(clean(label) + (": " if text else ""))
             head.italic, head.bold, head.font.size = True, bold or None, NOTE_FONT
             body = p.add_run(clean(text))
@@ -288,8 +294,7 @@ class _Writer:
                 if item.theme_label:
                     p.add_run(clean(item.theme_label) + ": ").bold = True
                 p.add_run(clean(item.text))
-                if item.jurist:
-                    p.add_run(" (" + clean(self.w("field.jurist").lower()) + ")").italic = True
+                self.notes(item, self.note_paragraph)
             return
         kinds = TABLE_KINDS.get(s.id, (None,))
         for kind in kinds:
@@ -302,6 +307,13 @@ class _Writer:
                 self.award_table(items)
             else:
                 self.short_table(items)
+
+    def note_paragraph(self) -> Paragraph:
+        p = self.styled(None)
+        p.paragraph_format.left_indent = BULLET_INDENT
+        p.paragraph_format.space_before = Pt(0)
+        p.paragraph_format.space_after = Pt(0)
+        return p
 
     def short_table(self, items: Sequence[Item]) -> None:
         w = self.w
