@@ -366,7 +366,7 @@ def test_terminal_documents_are_written(buyer: Driver, tmp_path: Path) -> None:
     request = buyer.send(Event.cmd("voortgang")).documents
     assert request is not None
     paths = write_documents(request, tmp_path)
-    assert sorted(p.suffix for p in paths) == [".docx", ".png"]
+    assert sorted(p.suffix for p in paths) == [".docx", ".json", ".png"]
 
 
 def test_a_half_entered_measurement_resumes_where_it_stopped(
