@@ -97,7 +97,6 @@ PLAYBOOK: list[tuple[str, ...]] = [
     ("done",),
     ("say", "De contractmanager"),
 ]
-EXPECTED_END = "alle vragen"
 
 
 def pct(values: Sequence[float], q: float) -> float:

@@ -7,7 +7,6 @@ only ever sent to the Bot API's getMe; it is never printed, not even in part.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 from collections.abc import Callable, Mapping
@@ -18,6 +17,8 @@ from typing import Literal
 import httpx
 
 from bot.config import ConfigError, Settings, load_settings
+from storage import DataDirInUse
+from storage.dirlock import DirectoryLock
 
 DEFAULT_API = "https://api.telegram.org/bot"
 FREE_SPACE_MIN = 200 * 1024 * 1024
@@ -97,29 +98,17 @@ def stored_files(root: Path) -> list[Finding]:
 
 
 def locks(root: Path) -> list[Finding]:
-    """A lock file names the process using the directory; a dead owner's lock is only stale."""
-    out: list[Finding] = []
-    for path in sorted(root.glob("*.lock")):
-        try:
-            pid = int(path.read_text(encoding="utf-8").split()[0])
-        except (OSError, ValueError, IndexError):
-            out.append(Finding("let op", f"Slotbestand {path.name} zonder procesnummer."))
-            continue
-        if _alive(pid):
-            out.append(Finding("let op", f"De map is in gebruik door proces {pid} ({path.name})."))
-        else:
-            out.append(Finding("let op", f"Oud slotbestand {path.name}: proces {pid} draait niet."))
-    return out or [Finding("ok", "De map is niet in gebruik door een ander proces.")]
-
-
-def _alive(pid: int) -> bool:
+    """Asked of the same lock the store takes, so the answer is the truth and not a guess from
+    what a lock file says (an owner that stopped normally leaves it empty; a killed one, stale)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        held = DirectoryLock(root)
+    except DataDirInUse as exc:
+        owner = f"proces {exc.pid}" if exc.pid else "een ander proces"
+        return [Finding("let op", f"De map is nu in gebruik door {owner}.")]
+    except OSError as exc:
+        return [Finding("fout", f"Het slotbestand is niet te openen: {exc.strerror or exc}.")]
+    held.release()
+    return [Finding("ok", "De map is niet in gebruik door een ander proces.")]
 
 
 def bot_api(settings: Settings, get: Callable[[str], httpx.Response]) -> list[Finding]:

@@ -175,6 +175,13 @@ class _Cache:
 _cache = _Cache(CACHE_ENTRIES)
 
 
+def forget_documents() -> None:
+    """Drop every cached document set. The cache is keyed on content, not on people, so after
+    someone deletes all their data this is the only way to be sure nothing made from it is
+    handed out again; others merely wait for one new rendering."""
+    _cache.clear()
+
+
 async def render(request: DocumentRequest) -> dict[str, bytes]:
     key = _cache.key(request)
     cached = _cache.get(key)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -104,10 +105,10 @@ def atomic_write_bytes(path: Path, data: bytes, *, sync: bool = True) -> None:
         raise SaveFailed(str(path), exc) from exc
 
 
-def remove_file(path: Path) -> None:
-    """Remove ``path`` durably; missing is fine."""
+def remove_durably(path: Path, remove: Callable[[Path], object] = os.unlink) -> None:
+    """Remove ``path`` durably (``remove=shutil.rmtree`` for a directory); missing is fine."""
     try:
-        os.unlink(path)
+        remove(path)
     except FileNotFoundError:
         return
     except OSError as exc:

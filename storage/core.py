@@ -27,7 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from storage.atomic import atomic_write_bytes, fsync_dir, make_dirs, remove_file
+from storage.atomic import atomic_write_bytes, fsync_dir, make_dirs, remove_durably
 from storage.cache import Recent
 from storage.dirlock import DirectoryLock
 from storage.errors import SaveFailed, StorageError
@@ -137,7 +137,7 @@ class Core:
         self.journal.release(self.journal.append(encode("del", rel)))
         self.dirty.pop(rel, None)
         self.cache.drop(rel)
-        remove_file(self.root / rel)
+        remove_durably(self.root / rel)
         self.forget_tender(rel)
 
     def forget_tender(self, rel: str) -> None:
@@ -163,13 +163,7 @@ class Core:
             del self.dirty[key]
         self.forget(rel)
         for victim in (self.root / rel, self.root / QUARANTINE / rel):
-            try:
-                shutil.rmtree(victim)
-            except FileNotFoundError:
-                continue
-            except OSError as exc:
-                raise SaveFailed(str(victim), exc) from exc
-            fsync_dir(victim.parent)
+            remove_durably(victim, shutil.rmtree)
 
     def quarantine(self, rel: str, reason: str) -> Path:
         """Move a file this program cannot use out of the way, keeping it for the operator."""

@@ -332,6 +332,15 @@ def typed_answer(slot: Slot, choices: Sequence[Choice], value: Any) -> str:
             return str(value)
 
 
+def active_answers(store: Store, user: str) -> dict[str, Any]:
+    """What is stored for the person's active tender (which must exist), read back from `store`."""
+    doc = store.get_user(user)
+    assert doc is not None
+    tender = store.get_tender(user, doc["active"])
+    assert tender is not None
+    return dict(tender.answers)
+
+
 def script(conversation: Conversation, **given: Any) -> list[str]:
     """The lines a terminal buyer types to finish a tender with these answers, from the spec."""
     driver = Driver(conversation, "script-writer")

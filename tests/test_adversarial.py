@@ -5,23 +5,13 @@ given; none crashes the conversation or makes the store refuse the answer.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from flows.engine import Conversation
 from flows.inputs import OWN_OPTIONS_MAX, clean_text, number
 from flows.report.summary import chat_summary
 from storage import Store
-from tests.driver import Driver
-
-
-def answers(store: Store, user: str) -> dict[str, Any]:
-    doc = store.get_user(user)
-    assert doc is not None
-    tender = store.get_tender(user, doc["active"])
-    assert tender is not None
-    return dict(tender.answers)
+from tests.driver import Driver, active_answers
 
 
 @pytest.mark.parametrize(("entry", "stored"), [("²⁰³⁰", 2030), ("２０３０", 2030), ("٢٠٣٠", 2030)])
@@ -29,7 +19,7 @@ def test_a_year_in_other_digits_is_read_as_that_year(entry: str, stored: int, st
     driver = Driver(Conversation(store, buttons=False, summarizer=chat_summary), "cli-y")
     driver.reach("doeljaar")
     driver.say(entry)
-    assert answers(store, "cli-y")["doeljaar"] == stored
+    assert active_answers(store, "cli-y")["doeljaar"] == stored
 
 
 @pytest.mark.parametrize("entry", ["²", "³³", "1" * 40, "2030²x"])
@@ -63,7 +53,7 @@ def test_a_menu_number_out_of_range_is_refused_with_a_reply(entry: str, typed: D
 def test_lone_surrogates_are_stored_as_replacement_characters(typed: Driver, store: Store) -> None:
     typed.say("/start")
     typed.say("Catering \ud800 2027 \udfff")
-    assert answers(store, "cli-test")["naam"] == "Catering \ufffd 2027 \ufffd"
+    assert active_answers(store, "cli-test")["naam"] == "Catering \ufffd 2027 \ufffd"
     assert store.check() == []
 
 
@@ -76,7 +66,7 @@ def test_control_characters_are_removed_but_newlines_and_tabs_kept(
 ) -> None:
     typed.say("/start")
     typed.say("Cate\x1b[31mring\x00\x85 2027\r\nregel\ttwee\x7f")
-    assert answers(store, "cli-test")["naam"] == "Cate[31mring 2027\nregel\ttwee"
+    assert active_answers(store, "cli-test")["naam"] == "Cate[31mring 2027\nregel\ttwee"
 
 
 def test_a_command_with_a_surrogate_gets_an_unknown_command_reply(typed: Driver) -> None:
@@ -93,9 +83,9 @@ def test_eighty_own_themes_in_one_message_are_refused(typed: Driver, store: Stor
     typed.reach("themas")
     typed.say(own_themes(80))
     assert f"hoogstens {OWN_OPTIONS_MAX} eigen opties" in typed.text
-    assert "themas" not in answers(store, "cli-test")
+    assert "themas" not in active_answers(store, "cli-test")
     typed.say(own_themes(OWN_OPTIONS_MAX))
-    assert len(answers(store, "cli-test")["themas"]) == OWN_OPTIONS_MAX
+    assert len(active_answers(store, "cli-test")["themas"]) == OWN_OPTIONS_MAX
 
 
 def test_own_themes_in_many_messages_stay_bounded_with_buttons(
@@ -114,7 +104,7 @@ def test_a_very_long_own_option_is_refused(typed: Driver, store: Store) -> None:
     typed.reach("themas")
     typed.say("1, " + "x" * 1500)
     assert "Een eigen optie mag hoogstens" in typed.text
-    assert "themas" not in answers(store, "cli-test")
+    assert "themas" not in active_answers(store, "cli-test")
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from bot.telegram.app import build_application
 from flows.engine import Conversation
 from flows.events import Event, Reply
 from storage import Store
+from storage.dirlock import DirectoryLock
 from tests.driver import CATERING, Driver
 from tests.fakes import FakeBotApi
 from tests.fakes.harness import Harness
@@ -60,11 +61,12 @@ def test_doctor_reports_bad_settings_unreadable_files_and_locks(tmp_path: Path) 
     assert doctor.run({"INKOOPKOMPAS_LOG_LEVEL": "LUID"}, data_dir=tmp_path)[0].verdict == "fout"
     (tmp_path / "users" / "tg-1").mkdir(parents=True)
     (tmp_path / "users" / "tg-1" / "user.json").write_text("{kapot", encoding="utf-8")
-    (tmp_path / "inkoopkompas.lock").write_text(str(os.getpid()), encoding="utf-8")
+    held = DirectoryLock(tmp_path)
     found = doctor.run({}, data_dir=tmp_path)
+    held.release()
     texts = {f.text: f.verdict for f in found}
     assert any(v == "fout" and "onleesbaar" in t and "user.json" in t for t, v in texts.items())
-    assert any("in gebruik door proces" in t for t in texts)
+    assert any(f"in gebruik door proces {os.getpid()}" in t for t in texts)
     assert any("Geen TELEGRAM_BOT_TOKEN" in t for t in texts)
 
 
@@ -138,3 +140,10 @@ def test_the_operator_chat_must_be_a_number() -> None:
     with pytest.raises(ConfigError, match="OPERATOR_CHAT"):
         load_settings({"INKOOPKOMPAS_OPERATOR_CHAT": "@beheer"})
     assert load_settings({"INKOOPKOMPAS_OPERATOR_CHAT": "-42"}).operator_chat == -42
+
+
+def test_doctor_finds_a_directory_free_after_its_owner_stopped(tmp_path: Path) -> None:
+    """A store that closed normally leaves an empty lock file: that is no reason for a warning."""
+    DirectoryLock(tmp_path).release()
+    found = {f.text: f.verdict for f in doctor.locks(tmp_path)}
+    assert found == {"De map is niet in gebruik door een ander proces.": "ok"}

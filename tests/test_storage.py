@@ -36,6 +36,7 @@ from storage import (
 )
 from storage.atomic import temp_path
 from storage.dirlock import DirectoryLock
+from tests.reads import record_reads
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -717,14 +718,7 @@ def test_answering_reads_no_file_once_the_tender_is_open(
     tender = store.create_tender(USER, {"name": "x"})
     store.save_user(USER, {"active": tender.id})
     store.flush()
-    reads: list[Path] = []
-    real_read = Path.read_bytes
-
-    def counting_read(path: Path) -> bytes:
-        reads.append(path)
-        return real_read(path)
-
-    monkeypatch.setattr(Path, "read_bytes", counting_read)
+    reads = record_reads(monkeypatch)
     for n in range(5):
         assert store.get_user(USER) is not None
         loaded = store.get_tender(USER, tender.id)

@@ -15,6 +15,7 @@ from flows.engine import Conversation
 from storage import Store
 from storage.cache import Recent
 from tests.driver import Driver
+from tests.reads import record_reads
 
 PERSON = "cli-test"
 
@@ -151,15 +152,7 @@ def test_listing_and_paging_read_no_tender_file(
 ) -> None:
     with Store(tmp_path) as store:
         ids = many_tenders(store, 30)
-    opened: list[str] = []
-    real_read = Path.read_bytes
-
-    def counting(path: Path) -> bytes:
-        if tmp_path in path.parents:
-            opened.append(path.name)
-        return real_read(path)
-
-    monkeypatch.setattr(Path, "read_bytes", counting)
+    reads = record_reads(monkeypatch)
     store = Store(tmp_path)
     page, total = store.tender_page(PERSON, 10, 10)
     assert total == 30 == store.count_tenders(PERSON)
@@ -168,7 +161,7 @@ def test_listing_and_paging_read_no_tender_file(
     meta = store.tender_meta(PERSON, ids[0])
     assert meta is not None
     assert meta["name"] == "t0"
-    assert opened == ["index.json"]
+    assert [path.name for path in reads if tmp_path in path.parents] == ["index.json"]
 
 
 def test_a_lost_or_stale_index_is_rebuilt_from_the_tender_files(tmp_path: Path) -> None:
@@ -191,17 +184,10 @@ def test_start_up_reads_no_record_file(tmp_path: Path, monkeypatch: pytest.Monke
         for person in range(20):
             store.create_tender(f"tg-{person}", {"name": "x"})
             store.save_user(f"tg-{person}", {"n": person})
-    opened: list[Path] = []
-    real_read = Path.read_bytes
-
-    def reading(path: Path) -> bytes:
-        opened.append(path)
-        return real_read(path)
-
-    monkeypatch.setattr(Path, "read_bytes", reading)
+    reads = record_reads(monkeypatch)
     monkeypatch.setattr(Store, "check_in_background", lambda self, report: None)
     with open_store(data):
-        assert [path for path in opened if data in path.parents] == []
+        assert [path for path in reads if data in path.parents] == []
 
 
 def test_nothing_is_kept_for_buyers_who_went_quiet(tmp_path: Path) -> None:

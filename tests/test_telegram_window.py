@@ -111,6 +111,21 @@ async def test_confirmed_delete_ends_its_buttons_and_a_second_press_creates_noth
     assert tg.files() == before
 
 
+async def test_deleting_all_my_data_drops_documents_made_from_it(
+    tg: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = render_pool._Cache(4)
+    monkeypatch.setattr(render_pool, "_cache", cache)
+    cache.put("made-from-my-answers", {"md": b"mijn antwoorden"})
+    await tg.send("/start")
+    await tg.send("Weg ermee")
+    await tg.send("/verwijder")
+    await press(tg, "Al mijn gegevens")
+    await press(tg, "Ja, verwijderen", on=live_prompt(tg))
+    assert tg.user() is None
+    assert cache.get("made-from-my-answers") is None
+
+
 async def test_after_a_restart_the_old_question_loses_its_buttons(tmp_path: Path) -> None:
     data = tmp_path / "data"
     first = await start_harness(data)

@@ -18,20 +18,11 @@ from bot.console import Console
 from flows.engine import Conversation
 from flows.report.summary import chat_summary
 from storage import Store
-from tests.driver import lines_to
+from tests.driver import active_answers, lines_to
 from tests.test_cli import run
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 NOT_SAVED = "NIET bewaard"
-
-
-def tender_answers(data: Path, user: str) -> dict[str, object]:
-    store = Store(data)
-    doc = store.get_user(user)
-    assert doc is not None
-    tender = store.get_tender(user, doc["active"])
-    assert tender is not None
-    return dict(tender.answers)
 
 
 def test_bytes_that_are_not_utf8_are_replaced_not_fatal(tmp_path: Path) -> None:
@@ -45,7 +36,7 @@ def test_bytes_that_are_not_utf8_are_replaced_not_fatal(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert b"Traceback" not in result.stderr
-    assert tender_answers(tmp_path / "data", "cli-eva")["naam"] == "Caf\ufffd 2027"
+    assert active_answers(Store(tmp_path / "data"), "cli-eva")["naam"] == "Caf\ufffd 2027"
 
 
 def console(data: Path, out_dir: Path, user: str = "cli-fay") -> tuple[Console, io.StringIO]:
@@ -73,7 +64,7 @@ def test_an_answer_that_cannot_be_saved_is_not_acknowledged(
     assert os.strerror(code) in said
     assert "Je antwoord:" not in said
     monkeypatch.setattr(os, "fdatasync", real_sync)
-    assert "categorie" not in tender_answers(tmp_path / "data", "cli-fay")
+    assert "categorie" not in active_answers(Store(tmp_path / "data"), "cli-fay")
     assert Store(tmp_path / "data").check() == []
 
 
@@ -101,7 +92,7 @@ def test_a_disk_that_fills_up_mid_chat_loses_nothing_acknowledged(tmp_path: Path
     assert NOT_SAVED in result.stdout
     assert Store(tmp_path / "data").check() == []
     acknowledged = result.stdout.count("Je antwoord:")
-    assert len(tender_answers(tmp_path / "data", "cli-gus")) >= acknowledged
+    assert len(active_answers(Store(tmp_path / "data"), "cli-gus")) >= acknowledged
 
 
 def test_documents_are_private_and_per_person(tmp_path: Path) -> None:

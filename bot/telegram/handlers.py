@@ -9,6 +9,7 @@ shown (edited into the live message or sent below) is decided here; see `window.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 from collections.abc import Callable
@@ -29,6 +30,7 @@ from flows.prompting import END_ACTIONS, plain
 from flows.report.files import filename
 from flows.report.splitting import split_message
 from flows.texts import Texts
+from storage import SaveFailed
 
 log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
@@ -194,16 +196,45 @@ class PrivateChat:
             if not window.loaded:
                 await self._load_live(key, window)
             # In a worker thread: the durable save waits for the disk, other buyers need not.
-            reply = await asyncio.to_thread(self.conversation.handle, key, event)
-            if reply.forgotten and self.forget is not None:
-                await asyncio.to_thread(self.forget, user.id)
+            try:
+                reply = await asyncio.to_thread(self.conversation.handle, key, event)
+            except SaveFailed as exc:
+                await self.not_saved(Sender(context.bot), chat.id, exc, query, thread_of(update))
+                return
+            if reply.forgotten:
+                render_pool.forget_documents()
+                if self.forget is not None:
+                    await asyncio.to_thread(self.forget, user.id)
             live_before = window.live
             view = View(Sender(context.bot), chat.id, window, self, thread_of(update))
             await view.show(reply, query)
             if window.live != live_before and not reply.forgotten:
-                await asyncio.to_thread(self._save_live, key, window.live)
+                try:
+                    await asyncio.to_thread(self._save_live, key, window.live)
+                except SaveFailed as exc:  # the answer is stored; only the restart hint is not
+                    log.warning("live message of chat %d not saved: %s", chat.id, exc)
         if reply.forgotten:
             self.windows.drop(chat.id)
+
+    async def not_saved(
+        self,
+        sender: Sender,
+        chat_id: int,
+        exc: SaveFailed,
+        query: CallbackQuery | None = None,
+        thread_id: int | None = None,
+    ) -> None:
+        """The answer was not made durable, so it is not acknowledged: the question stays as it
+        is (buttons and all), the person reads why in one line (a toast for a press) and can
+        simply try again; the operator gets one line naming the cause, without the answer."""
+        log.error("answer not saved in chat %d (%s): %s", chat_id, exc.kind, exc)
+        text = self.texts(
+            "telegram.not_saved", reason=self.texts(f"telegram.not_saved_reason.{exc.kind}")
+        )
+        if query is not None:
+            await sender.answer_callback(query, plain(text))
+        else:
+            await sender.text(chat_id, text, thread_id=thread_id)
 
     async def _load_live(self, key: str, window: Window) -> None:
         """After a restart, the live message is only known from the person's own document."""
@@ -249,6 +280,14 @@ class PrivateChat:
             await sender.document(chat_id, data, filename(request, fmt), caption, thread_id)
 
     async def on_error(self, update: object, context: Context) -> None:
+        if isinstance(context.error, SaveFailed) and isinstance(update, Update):
+            chat = update.effective_chat
+            if chat is not None:  # a save outside the conversation (a contract or group step)
+                with contextlib.suppress(Exception):
+                    await self.not_saved(
+                        Sender(context.bot), chat.id, context.error, update.callback_query
+                    )
+                return
         log.error("onverwachte fout bij een update", exc_info=context.error)
         if isinstance(update, Update) and update.effective_chat is not None:
             try:

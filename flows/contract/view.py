@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from flows.contract.model import kpis
 from flows.contract.progress import KpiProgress, progress, realised_web
 from flows.contract.schedule import open_checkins
 from flows.texts import Texts, prompts_dir
@@ -91,7 +90,3 @@ def progress_lines(
 def counts(contract: dict[str, Any]) -> tuple[int, int]:
     checkins = contract.get("checkins") or []
     return len(checkins) - len(open_checkins(contract)), len(checkins)
-
-
-def kpi_names(contract: dict[str, Any]) -> list[str]:
-    return [k.name for k in kpis(contract)]

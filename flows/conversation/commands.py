@@ -16,6 +16,7 @@ from flows.contract.export import EXPORT_KEY
 from flows.contract.model import CONTRACT_KEY
 from flows.conversation import answering
 from flows.conversation.machine import MENU_MODES, CommandRule
+from flows.conversation.menus import newest_tenders
 from flows.events import DocumentRequest, Message, Reply
 from flows.inputs import number
 from flows.prompting import plain
@@ -137,10 +138,10 @@ def new(conv: Conversation, s: Session, arg: str) -> Reply:
 
 
 def resume(conv: Conversation, s: Session, arg: str) -> Reply:
-    tenders = conv.repo.list_tenders(s.user_key)
-    if not tenders:
+    tenders, total = newest_tenders(conv.repo, s.user_key, 0, 1)
+    if not total:
         return start_tender(conv, s, greeting=conv.texts("greeting"))
-    if len(tenders) == 1 and s.tender is not None and tenders[0]["id"] == s.tender.id:
+    if total == 1 and s.tender is not None and tenders[0]["id"] == s.tender.id:
         conv.go(s, "ask")
         return conv.reply(s, conv.texts("resume_only_one", name=conv.name(s)))
     return conv.menus.tenders(s, "resume")

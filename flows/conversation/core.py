@@ -16,7 +16,7 @@ from typing import Any
 
 from flows.conversation import answering, commands
 from flows.conversation.machine import MENU_MODES, MODES, CommandRule, Rules
-from flows.conversation.menus import Menus, menu_keys
+from flows.conversation.menus import Menus, menu_keys, newest_tenders
 from flows.events import DocumentRequest, Event, Message, Reply
 from flows.inputs import normalised
 from flows.ports import Repository
@@ -154,14 +154,14 @@ class Conversation:
             user = {"created": now_iso(), "mode": "asking", "active": None, "seq": time_ms()}
             # A crash between saving someone's very first tender and their own document leaves a
             # tender without a person; pick it up instead of asking which one to resume.
-            existing = self.repo.list_tenders(user_key)
+            existing, _total = newest_tenders(self.repo, user_key, 0, 1)
             if existing:
                 user["active"] = existing[0]["id"]
         tender = None
         if user.get("active"):
             tender = self.repo.get_tender(user_key, str(user["active"]))
             if tender is None:  # gone, or set aside by storage as unreadable: take the newest other
-                rest = self.repo.list_tenders(user_key)[:1]
+                rest, _total = newest_tenders(self.repo, user_key, 0, 1)
                 tender = self.repo.get_tender(user_key, str(rest[0]["id"])) if rest else None
                 user["active"], new_person = (tender.id if tender else None), True
         session = Session(user_key, user, tender)

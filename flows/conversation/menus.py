@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from flows.events import Action, Event, Message, Option, Reply
 from flows.inputs import NO, clean_text, number
+from flows.ports import Repository
 from flows.prompting import plain, shorten
 from flows.session import Menu, MenuKind, Session
 
@@ -26,6 +27,30 @@ TENDER_MENUS: dict[str, tuple[MenuKind, str]] = {
     "resume": ("resume", "open_resume"),
     "delete": ("delete", "open_delete"),
 }
+
+
+def newest_tenders(
+    repo: Repository[Any], user_key: str, offset: int = 0, limit: int = PAGE_SIZE
+) -> tuple[list[dict[str, Any]], int]:
+    """A slice of a person's tenders (newest first) and how many there are, from the store's
+    per-person index where it has one, so no tender is decoded; else from the full list."""
+    page = getattr(repo, "tender_page", None)
+    if page is not None:
+        metas, total = page(user_key, offset, limit)
+        return list(metas), int(total)
+    tenders = repo.list_tenders(user_key)
+    return tenders[offset : offset + limit], len(tenders)
+
+
+def tender_name(repo: Repository[Any], user_key: str, tender_id: str) -> str:
+    """The name a confirmation shows, from the index where there is one (no tender file read)."""
+    meta_of = getattr(repo, "tender_meta", None)
+    if meta_of is not None:
+        meta = meta_of(user_key, tender_id)
+    else:
+        tender = repo.get_tender(user_key, tender_id)
+        meta = tender.meta if tender is not None else None
+    return str((meta or {}).get("name") or "?")
 
 
 def menu_keys(menu: Menu) -> tuple[str, ...]:
@@ -167,11 +192,11 @@ class Menus:
         return self.open(s, trigger, self._tender_page(s, menu_kind, page))
 
     def _tender_page(self, s: Session, menu_kind: MenuKind, page: int) -> Menu:
-        shown, total = self._listing(s.user_key, max(page, 0) * PAGE_SIZE)
+        shown, total = newest_tenders(self.conv.repo, s.user_key, max(page, 0) * PAGE_SIZE)
         pages = max(1, -(-total // PAGE_SIZE))
         if page >= pages:  # fewer tenders than when the menu was drawn
             page = pages - 1
-            shown, total = self._listing(s.user_key, page * PAGE_SIZE)
+            shown, total = newest_tenders(self.conv.repo, s.user_key, page * PAGE_SIZE)
         page = max(page, 0)
         values = tuple(str(t["id"]) for t in shown)
         labels = tuple(self._tender_label(t) for t in shown)
@@ -179,16 +204,6 @@ class Menus:
             values += (ALL,)
             labels += (self.texts("menu.delete_all"),)
         return Menu(menu_kind, values, labels, page=page, pages=pages)
-
-    def _listing(self, user_key: str, offset: int) -> tuple[list[dict[str, Any]], int]:
-        """One page of a person's tenders and how many there are, from the store's per-person
-        index where it has one (no tender file is read), else from the full list."""
-        page = getattr(self.conv.repo, "tender_page", None)
-        if page is not None:
-            metas, total = page(user_key, offset, PAGE_SIZE)
-            return list(metas), int(total)
-        tenders = self.conv.repo.list_tenders(user_key)
-        return tenders[offset : offset + PAGE_SIZE], len(tenders)
 
     def turn(self, s: Session, step: int) -> Reply:
         """Show the next or previous page in place of the current one."""
@@ -216,8 +231,7 @@ class Menus:
     def confirm_delete(self, s: Session, target: str) -> Reply:
         name = None
         if target != ALL:
-            tender = self.conv.repo.get_tender(s.user_key, target)
-            name = str(tender.meta.get("name") or "?") if tender is not None else "?"
+            name = tender_name(self.conv.repo, s.user_key, target)
         labels = (self.texts("menu.yes_delete"), self.texts("menu.no_keep"))
         self.conv.go(s, "ask_confirm")
         s.menu = Menu("confirm", CONFIRM_KEYS, labels, target=target, name=name)
@@ -234,7 +248,7 @@ class Menus:
         repo.delete_tender(s.user_key, target)
         self.conv.go(s, "ask")
         if s.tender is not None and s.tender.id == target:
-            rest = repo.list_tenders(s.user_key)
+            rest, _total = newest_tenders(repo, s.user_key, 0, 1)
             s.switch_to(repo.get_tender(s.user_key, str(rest[0]["id"])) if rest else None)
             if s.tender is None:
                 return Reply((Message(self.texts("deleted_last")),))

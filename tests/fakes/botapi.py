@@ -771,11 +771,6 @@ class FakeBotApi:
             self._pending.remove(found)
             return _copy(found)
 
-    def take_all(self) -> list[JSON]:
-        with self._cond:
-            taken, self._pending = self._pending, []
-            return taken
-
     def buttons_of(self, chat_id: int, message_id: int) -> set[str] | None:
         """The callback data a live bot message shows now; None when there is no such message."""
         with self._cond:
@@ -784,11 +779,6 @@ class FakeBotApi:
                 return None
             rows = (msg.markup or {}).get("inline_keyboard") or []
             return {str(b.get("callback_data")) for r in rows for b in r if "callback_data" in b}
-
-    def has_bot_message(self, chat_id: int, message_id: int) -> bool:
-        with self._cond:
-            msg = self._messages.get(chat_id, {}).get(message_id)
-            return msg is not None and msg.from_bot and not msg.deleted
 
     def message_with_button(self, chat_id: int, data: str) -> int | None:
         with self._cond:
@@ -1639,12 +1629,35 @@ class FakeBotApi:
             content["caption_entities"] = entities
         return caption, content
 
-    def _send_photo(self, params: JSON, uploads: dict[str, Upload]) -> JSON:
+    def _send_media(
+        self,
+        params: JSON,
+        uploads: dict[str, Upload],
+        kind: str,
+        describe: Callable[[tuple[bytes, str, str]], JSON | list[JSON]],
+    ) -> JSON:
+        """sendPhoto and sendDocument check the same things in the same order (so the same
+        request fails with the same error); only the object stored under ``kind`` differs."""
         chat = self._target_chat(params)
         markup = self._check_markup(params.get("reply_markup"))
-        content_bytes, filename, mime_type = self._upload(params, uploads, "photo")
+        file = self._upload(params, uploads, kind)
         raw_caption, content = self._caption(params)
         self._check_button_data(markup)
+        return self._store_bot_message(
+            chat,
+            {kind: describe(file), **content},
+            kind=kind,
+            raw_text=raw_caption,
+            params=params,
+            markup=markup,
+            file=file,
+        )
+
+    def _send_photo(self, params: JSON, uploads: dict[str, Upload]) -> JSON:
+        return self._send_media(params, uploads, "photo", self._photo_sizes)
+
+    def _photo_sizes(self, file: tuple[bytes, str, str]) -> list[JSON]:
+        content_bytes = file[0]
         size = _image_size(content_bytes) if content_bytes else (0, 0)
         if size is None:
             raise _bad("IMAGE_PROCESS_FAILED")
@@ -1665,42 +1678,24 @@ class FakeBotApi:
             )
         with self._cond:
             for entry in sizes:
-                self._files[entry["file_id"]] = (content_bytes, filename, mime_type)
-        return self._store_bot_message(
-            chat,
-            {"photo": sizes, **content},
-            kind="photo",
-            raw_text=raw_caption,
-            params=params,
-            markup=markup,
-            file=(content_bytes, filename, mime_type),
-        )
+                self._files[entry["file_id"]] = file
+        return sizes
 
     def _send_document(self, params: JSON, uploads: dict[str, Upload]) -> JSON:
-        chat = self._target_chat(params)
-        markup = self._check_markup(params.get("reply_markup"))
-        content_bytes, filename, mime_type = self._upload(params, uploads, "document")
-        raw_caption, content = self._caption(params)
-        self._check_button_data(markup)
+        return self._send_media(params, uploads, "document", self._document)
+
+    def _document(self, file: tuple[bytes, str, str]) -> JSON:
+        content_bytes, filename, mime_type = file
         file_id, unique = self._new_file_id("document")
         with self._cond:
-            self._files[file_id] = (content_bytes, filename, mime_type)
-        document = {
+            self._files[file_id] = file
+        return {
             "file_id": file_id,
             "file_unique_id": unique,
             "file_name": filename,
             "mime_type": mime_type,
             "file_size": len(content_bytes),
         }
-        return self._store_bot_message(
-            chat,
-            {"document": document, **content},
-            kind="document",
-            raw_text=raw_caption,
-            params=params,
-            markup=markup,
-            file=(content_bytes, filename, mime_type),
-        )
 
     def _edit_message_text(self, params: JSON, uploads: dict[str, Upload]) -> JSON:
         with self._cond:
