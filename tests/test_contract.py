@@ -4,22 +4,29 @@ delete, summer time, and the conversation that records measurements."""
 from __future__ import annotations
 
 import io
+import json
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from docx import Document
 
+from bot.cli import main
 from flows.contract import schedule
 from flows.contract.documents import contract_block, progress_files
+from flows.contract.export import EXPORT_KEY
 from flows.contract.model import CONTRACT_KEY, goal_number, kpis, parse_number
 from flows.contract.progress import kpi_progress
 from flows.contract.room import register
 from flows.contract.schedule import AMSTERDAM, Calendar
 from flows.engine import Conversation
-from flows.events import Event
-from flows.report.summary import chat_summary
+from flows.events import DocumentRequest, Event
+from flows.report.answers_file import load_answers_file
+from flows.report.documents import render_bytes
+from flows.report.json_export import report_json
+from flows.report.summary import chat_summary, default_builder
 from storage import Store
 from tests.driver import CATERING, SKIP, Driver
 
@@ -359,7 +366,7 @@ def test_terminal_documents_are_written(buyer: Driver, tmp_path: Path) -> None:
     request = buyer.send(Event.cmd("voortgang")).documents
     assert request is not None
     paths = write_documents(request, tmp_path)
-    assert sorted(p.suffix for p in paths) == [".docx", ".png"]
+    assert sorted(p.suffix for p in paths) == [".docx", ".json", ".png"]
 
 
 def test_a_half_entered_measurement_resumes_where_it_stopped(
@@ -382,3 +389,119 @@ def test_after_a_missed_moment_the_current_one_is_measured(
     contract = contract_of(store, "cli-c")
     assert [m["checkin"] for m in contract["measurements"]] == [2]
     assert [bool(c.get("done")) for c in contract["checkins"][:3]] == [True, True, False]
+
+
+# --- the contract in the answers file and the JSON export ------------------------------------
+
+
+def measured_twice(buyer: Driver, clock: Clock) -> None:
+    set_up(buyer)
+    clock.local(2027, 4, 15, 10)
+    buyer.run(["/meting", "48", "9", "4", "Afspraak kwartaal 1"])
+    clock.local(2027, 7, 15, 10)
+    buyer.run(["/meting", "55", "niet gemeten", "6", "/geen"])
+
+
+def exported_file(buyer: Driver, path: Path) -> Path:
+    buyer.say("/export")
+    request = buyer.last.documents
+    assert request is not None
+    assert request.formats == ("yaml",)
+    path.write_bytes(render_bytes(request, "yaml"))
+    return path
+
+
+def rendered_json(source: Path, tmp_path: Path) -> dict[str, Any]:
+    out = tmp_path / "out.json"
+    assert main(["render", str(source), "--format", "json", "-o", str(out)]) == 0
+    data: dict[str, Any] = json.loads(out.read_text("utf-8"))
+    return data
+
+
+def test_export_then_render_json_carries_the_contract(
+    buyer: Driver, store: Store, clock: Clock, tmp_path: Path
+) -> None:
+    measured_twice(buyer, clock)
+    path = exported_file(buyer, tmp_path / "export.yaml")
+    raw = yaml.safe_load(path.read_text("utf-8"))
+    assert raw["contract"]["supplier"] == "Cateraar BV"
+    assert "groups" not in raw["contract"]  # chat ids stay with the tender
+    block = rendered_json(path, tmp_path)["contract"]
+    assert block["leverancier"] == "Cateraar BV"
+    assert block["gunningsdatum"] == "2027-01-15"
+    by_name = {k["naam"]: k for k in block["kpis"]}
+    reuse = by_name["Aandeel hergebruikt materiaal (%)"]
+    assert [(m["datum"], m["waarde"]) for m in reuse["metingen"]] == [
+        ("2027-04-15", 48.0),
+        ("2027-07-15", 55.0),
+    ]
+    assert reuse["status"] in ("op_koers", "achter", "bereikt")
+    co2 = by_name["CO2-uitstoot (ton CO2 per jaar)"]
+    assert [m["waarde"] for m in co2["metingen"]] == [9.0, None]
+    assert [c["ingevuld"] for c in block["meetmomenten"]][:3] == [True, True, False]
+    assert block["afspraken"] == [{"date": "2027-04-15", "text": "Afspraak kwartaal 1"}]
+    # the same block as the contract phase itself computes from the stored record
+    assert block == contract_block(contract_of(store, "cli-c"), {**buyer_answers(store)})
+
+
+def buyer_answers(store: Store) -> dict[str, Any]:
+    (meta,) = store.list_tenders("cli-c")
+    tender = store.get_tender("cli-c", str(meta["id"]))
+    assert tender is not None
+    return dict(tender.answers)
+
+
+def test_a_tender_without_contract_exports_and_renders_as_before(
+    buyer: Driver, tmp_path: Path
+) -> None:
+    path = exported_file(buyer, tmp_path / "export.yaml")
+    assert "contract" not in yaml.safe_load(path.read_text("utf-8"))
+    assert "contract" not in rendered_json(path, tmp_path)
+    request = load_answers_file(path)
+    assert EXPORT_KEY not in request.answers
+    plain = DocumentRequest("t", request.name, request.answers, request.skipped)
+    assert render_bytes(request, "json") == report_json(default_builder().build(plain)).encode()
+
+
+MALFORMED = {
+    "not a mapping": "contract: [1, 2]",
+    "unknown field": "contract: {award: 2027-01-15, supplier: X, months: 24, frequency: kwartaal,"
+    " groups: [123]}",
+    "months as text": "contract: {award: 2027-01-15, supplier: X, months: twee, frequency: jaar}",
+    "bad date": "contract: {award: 15-1-2027, supplier: X, months: 24, frequency: jaar}",
+    "value of an unknown kpi": "contract: {award: 2027-01-15, supplier: X, months: 24,"
+    " frequency: jaar, measurements: [{date: 2027-04-15, values: {k9: 3}}]}",
+    "value not a number": "contract: {award: 2027-01-15, supplier: X, months: 24, frequency: jaar,"
+    " kpis: [{id: k1, name: A, theme: null, baseline: 1, target: 2, year: 2028}],"
+    " measurements: [{date: 2027-04-15, values: {k1: veel}}]}",
+    "supplier too long": "contract: {award: 2027-01-15, supplier: " + "x" * 600 + ", months: 24,"
+    " frequency: jaar}",
+}
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED))
+def test_a_malformed_contract_block_is_one_dutch_line_and_exit_2(
+    case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "contract.yaml"
+    path.write_text(f"inkoopkompas: 1\nnaam: Catering\n{MALFORMED[case]}\n", "utf-8")
+    out = tmp_path / "o.json"
+    assert main(["render", str(path), "--format", "json", "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert "'contract" in err
+    assert str(path) in err
+    assert "Traceback" not in err
+    assert not out.exists()
+
+
+def test_progress_also_comes_as_json(buyer: Driver, clock: Clock) -> None:
+    measured_twice(buyer, clock)
+    buyer.say("/voortgang")
+    request = buyer.last.documents
+    assert request is not None
+    assert "json" in request.formats
+    data = json.loads(progress_files(request)["json"])
+    reuse = next(k for k in data["contract"]["kpis"] if k["id"] == "k1")
+    assert [m["waarde"] for m in reuse["metingen"]] == [48.0, 55.0]
+    assert data["title"]  # the summary's export around it, as ever

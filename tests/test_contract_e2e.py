@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -123,6 +124,15 @@ async def test_contract_reminder_measurement_and_report(
     assert "Aandeel plantaardig (%)" in body
     assert "Leverancier stuurt menukaart" in body
     assert "Cateraar <b>BV</b>" in body
+    documents = await fake.await_for(
+        lambda: (lambda d: d if len(d) >= 2 else None)(
+            sent_after(fake, mark, "senddocument", USER)
+        ),
+        timeout=60,
+    )
+    (raw,) = documents[1].files.values()
+    values = [m["waarde"] for k in json.loads(raw)["contract"]["kpis"] for m in k["metingen"]]
+    assert 32.5 in values
 
 
 # --- restarts, deleting and the team group, on a contract stored before the bot starts --------

@@ -17,6 +17,7 @@ from docx import Document
 from docx.shared import Cm, Mm
 
 from flows.contract.charts import realised_web_png, trend_png
+from flows.contract.export import EXPORT_KEY
 from flows.contract.model import award_date
 from flows.contract.progress import KpiProgress, planned, progress, realised_web
 from flows.contract.room import PROGRESS_KEY
@@ -39,6 +40,15 @@ def docx_texts() -> DocxTexts:
 
 def is_progress(request: DocumentRequest) -> bool:
     return isinstance(request.answers.get(PROGRESS_KEY), dict)
+
+
+def export_block(request: DocumentRequest) -> dict[str, Any] | None:
+    """The `contract` block for the JSON export of this request, if its tender has a contract:
+    from the record an answers file carries, or from the snapshot of `/voortgang`."""
+    contract = request.answers.get(EXPORT_KEY)
+    if is_progress(request):
+        contract = _snapshot(request)[0]
+    return contract_block(contract, request.answers) if isinstance(contract, dict) else None
 
 
 def _snapshot(request: DocumentRequest) -> tuple[dict[str, Any], date, dict[str, str]]:
@@ -65,7 +75,8 @@ def web_png(request: DocumentRequest) -> bytes:
 
 
 def progress_files(request: DocumentRequest) -> dict[str, bytes]:
-    """The Word report and the realised web, drawn once for both."""
+    """The Word report and the realised web, drawn once for both; the JSON export as ever, with
+    its `contract` block."""
     chart = web_png(request)
     out: dict[str, bytes] = {}
     for fmt in request.formats:
@@ -73,6 +84,10 @@ def progress_files(request: DocumentRequest) -> dict[str, bytes]:
             out[fmt] = chart
         elif fmt == "docx":
             out[fmt] = progress_docx(request, chart)
+        elif fmt == "json":
+            from flows.report.documents import render_bytes
+
+            out[fmt] = render_bytes(request, fmt)
     return out
 
 

@@ -597,7 +597,7 @@ class ContractRoom:
             tender_id=s.tender.id,
             name=f"{self._name(s)} voortgang {today.isoformat()}",
             answers={**s.answers, PROGRESS_KEY: snapshot},
-            formats=("docx", "png"),
+            formats=("docx", "png", "json"),
         )
 
     # -----------------------------------------------------------------------------------------

@@ -9,9 +9,11 @@ words for the person go in `prompts/texts.yaml` (`commands`, and the refusal key
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from flows.contract.export import EXPORT_KEY
+from flows.contract.model import CONTRACT_KEY
 from flows.conversation import answering
 from flows.conversation.machine import MENU_MODES, CommandRule
 from flows.conversation.menus import newest_tenders
@@ -192,6 +194,9 @@ def download(conv: Conversation, s: Session, arg: str) -> Reply:
 
 def export(conv: Conversation, s: Session, arg: str) -> Reply:
     request = _request(conv, s, ("yaml",))
+    contract = s.extra(CONTRACT_KEY)
+    if isinstance(contract, dict):  # the contract phase's record goes into the file as well
+        request = replace(request, answers={**request.answers, EXPORT_KEY: contract})
     return Reply((Message(conv.texts("export_coming")),), documents=request)
 
 

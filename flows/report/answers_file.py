@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from flows.contract import export as contract_export
 from flows.events import DocumentRequest
 from flows.inputs import OWN_OPTION_LENGTH_MAX
 from flows.spec import FlowSpec, Question, load_spec, slot_id, split_slot_id
@@ -85,6 +86,10 @@ def dump_answers(request: DocumentRequest, spec: FlowSpec | None = None) -> str:
     doc.update(nested)
     if request.skipped:
         doc["overgeslagen"] = list(request.skipped)
+    if isinstance(request.answers.get(contract_export.EXPORT_KEY), dict):
+        doc[contract_export.FILE_KEY] = contract_export.exported(
+            request.answers[contract_export.EXPORT_KEY]
+        )
     return yaml.dump(doc, Dumper=_PlainDumper, allow_unicode=True, sort_keys=False, width=100)
 
 
@@ -109,6 +114,9 @@ def parse_answers(raw: Any, source: str, spec: FlowSpec | None = None) -> Docume
     groups = {q.export_as: q for q in spec.questions.values() if q.export_as}
     for key, value in raw.items():
         if key in ("inkoopkompas", "naam", "antwoorden", "overgeslagen"):
+            continue
+        if key == contract_export.FILE_KEY:
+            answers[contract_export.EXPORT_KEY] = contract_export.checked(value, fail)
             continue
         if key not in groups:
             raise fail(f"onbekend onderdeel {_show(key)}")

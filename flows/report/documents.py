@@ -50,9 +50,10 @@ def _md(r: Rendering) -> bytes:
 
 
 def _json(r: Rendering) -> bytes:
+    from flows.contract.documents import export_block
     from flows.report.json_export import report_json
 
-    return report_json(r.report).encode("utf-8")
+    return report_json(r.report, export_block(r.request)).encode("utf-8")
 
 
 FORMATS: dict[str, Callable[[Rendering], bytes]] = {

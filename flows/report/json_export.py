@@ -10,7 +10,10 @@ from flows.report.context import Report
 SCHEMA_VERSION = 1
 
 
-def report_json(report: Report) -> str:
+def report_json(report: Report, contract: dict[str, Any] | None = None) -> str:
+    """`contract` is the contract phase's block; a tender without one has no `contract` key, so
+    its JSON is exactly what it was before the contract phase existed."""
+
     def item(i: Any) -> dict[str, Any]:
         out = {
             "section": i.section,
@@ -51,4 +54,6 @@ def report_json(report: Report) -> str:
         "open_points": list(report.contradictions) + list(report.open_points),
         "rules": list(report.rules),
     }
+    if contract is not None:
+        doc["contract"] = contract
     return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
