@@ -118,6 +118,8 @@ async def test_contract_reminder_measurement_and_report(
         lambda: next(iter(sent_after(fake, mark, "sendphoto", USER)), None), timeout=60
     )
     assert photo.files
+    assert "gerealiseerde" in str(photo.params.get("caption"))
+    assert "voortgangsrapportage" in str(document.params.get("caption"))
     (data,) = document.files.values()
     report = docx.Document(io.BytesIO(data))
     body = "\n".join(p.text for p in report.paragraphs)

@@ -24,6 +24,7 @@ from bot.telegram.keyboards import Markup, event_from_callback, keyboard
 from bot.telegram.sender import Sender
 from bot.telegram.window import Window, Windows
 from bot.wiring import user_key_for_telegram
+from flows.contract.documents import is_progress
 from flows.engine import Conversation
 from flows.events import DocumentRequest, Event, Message, Reply
 from flows.prompting import END_ACTIONS, plain
@@ -268,15 +269,21 @@ class PrivateChat:
         except Exception:
             log.debug("chat action mislukt", exc_info=True)
         files = await render_pool.render(request)
+        progress = is_progress(request)
+        captions = "caption_progress" if progress else "caption"
         if "png" in files:
-            caption = plain(self.texts("report.download_caption", name=request.name))
+            caption = plain(
+                self.texts(f"telegram.{captions}.png")
+                if progress
+                else self.texts("report.download_caption", name=request.name)
+            )
             await sender.photo(chat_id, files["png"], filename(request, "png"), caption, thread_id)
         if before_text is not None:
             await before_text()
         for fmt, data in files.items():
             if fmt == "png":
                 continue
-            caption = plain(self.texts(f"telegram.caption.{fmt}"))
+            caption = plain(self.texts(f"telegram.{captions}.{fmt}"))
             await sender.document(chat_id, data, filename(request, fmt), caption, thread_id)
 
     async def on_error(self, update: object, context: Context) -> None:
