@@ -24,79 +24,42 @@ from bench.echo_bot import add_echo_handlers
 from bench.save_cost import populate
 from bot.config import Settings
 from bot.telegram.app import build_application
+from flows.engine import Conversation
+from flows.texts import default_texts
 from storage import Store
+from tests.driver import CATERING, Driver, Given, default_answer, presses
 from tests.fakes.inprocess import TOKEN, press_update, text_update
 from tests.fakes.inprocess import FakeRequest as OfflineRequest
 
 # A full preparation in Telegram: ("say", text) types a message, ("tap", label) presses the button
 # with that label on the latest keyboard, ("done",) presses "Klaar".
-PLAYBOOK: list[tuple[str, ...]] = [
-    ("say", "/start"),
-    ("say", "Catering hoofdkantoor 2027"),
-    ("tap", "Catering"),
-    ("say", "Gemeente Zwolle"),
-    ("tap", "Ja"),
-    ("say", "In 2030 klimaatneutraal"),
-    ("say", "Contract loopt af; weinig zicht op herkomst."),
-    ("say", "Facilitair manager, OR, medewerkers"),
-    ("tap", "Overslaan ⏭"),
-    ("tap", "Overslaan ⏭"),
-    ("say", "Vier grote cateraars"),
-    ("tap", "Complex"),
-    ("say", "Koffie en cacao"),
-    ("tap", "Risicoanalyse plus een plan om risico's aan te pakken"),
-    ("say", "Kinderarbeid bij cacao"),
-    ("tap", "Nee"),
-    ("tap", "Klimaat"),
-    ("tap", "Circulariteit en biobased"),
-    ("tap", "Social return"),
-    ("tap", "Samenwerking met de markt"),
-    ("tap", "Gedragsverandering bij gebruikers"),
-    ("done",),
-    ("tap", "Circulariteit en biobased"),
-    ("done",),
-    ("say", "2030"),
-    ("tap", "3 · Ambitieus"),
-    ("say", "80% hergebruik in 2028"),
-    ("tap", "MKI-score"),
-    ("tap", "3 · Ambitieus"),
-    ("say", "Halvering CO2 per maaltijd"),
-    ("tap", "Aandeel hernieuwbare energie (%)"),
-    ("tap", "2 · Significant"),
-    ("tap", "Overslaan ⏭"),
-    ("tap", "Overslaan ⏭"),
-    ("tap", "1 · Basis"),
-    ("tap", "Overslaan ⏭"),
-    ("tap", "Overslaan ⏭"),
-    ("tap", "0 · Geen"),
-    ("tap", "Genoeg ervaring en capaciteit voor de omvang"),
-    ("done",),
-    ("tap", "Hoge knip: wij geven kaders, de partner vult in"),
-    ("tap", "Sturen op het halen van de ambitie"),
-    ("done",),
-    ("tap", "Samen aan de ambitie werken"),
-    ("done",),
-    ("tap", "Koploper in de eigen branche"),
-    ("done",),
-    ("tap", "Een proactieve houding"),
-    ("done",),
-    ("tap", "Hoog"),
-    ("tap", "Hoog"),
-    ("tap", "Gemiddeld"),
-    ("tap", "Hoog"),
-    ("tap", "Gemiddeld"),
-    ("tap", "Transactioneel"),
-    ("say", "Plan voor minder verspilling"),
-    ("say", "Alles met keurmerk, 5% social return"),
-    ("tap", "Ja"),
-    ("tap", "Ja"),
-    ("tap", "Overslaan ⏭"),
-    ("say", "CO2 per maaltijd"),
-    ("tap", "Elk kwartaal"),
-    ("tap", "Bij gunning"),
-    ("done",),
-    ("say", "De contractmanager"),
-]
+
+
+def build_playbook() -> list[tuple[str, ...]]:
+    """The catering example played with buttons, made from the flow itself (the test driver's
+    answers by question id), so the benchmarks keep working when questions are added or moved."""
+    texts = default_texts()
+    done = str(texts("action.done"))
+    steps: list[tuple[str, ...]] = [("say", "/start")]
+    with tempfile.TemporaryDirectory() as scratch, Store(Path(scratch)) as store:
+        driver = Driver(Conversation(store, buttons=True), "bench")
+        driver.say("/start")
+        plan = Given(dict(CATERING))
+        while (where := driver.position).slot is not None:
+            found, value = plan.take(where.slot)
+            value = value if found else default_answer(where.slot, where.choices)
+            for press in presses(where.slot, where.choices, value, texts):
+                if press.text is not None:
+                    steps.append(("say", press.text))
+                elif press.label == done:
+                    steps.append(("done",))
+                else:
+                    steps.append(("tap", str(press.label)))
+            driver.give(value)
+    return steps
+
+
+PLAYBOOK: list[tuple[str, ...]] = build_playbook()
 
 
 def pct(values: Sequence[float], q: float) -> float:
