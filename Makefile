@@ -11,7 +11,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PROD := .venv-prod
-FAST := -m "not slow"
+FAST := -m "not slow" -n auto
 
 .PHONY: run test test-fast lint typecheck pytest telegram bench fuzz install constraints diagram clean
 
