@@ -30,6 +30,8 @@ def shorten(text: str, limit: int) -> str:
 
 
 TITLE_MAX = 40
+OVERVIEW_PAGE = 1500
+"""Characters of overview a chat shows at once: about one phone screen."""
 END_ACTIONS = (
     ("summary", "samenvatting"),
     ("files", "download"),
@@ -207,10 +209,54 @@ class Prompter:
     def overview(
         self, slots: Sequence[Slot], answers: Mapping[str, Any], skipped: Sequence[str]
     ) -> str:
+        return self.texts.template(
+            "overview.html.j2", groups=self._overview_groups(slots, answers, skipped)
+        )
+
+    def overview_pages(
+        self,
+        slots: Sequence[Slot],
+        answers: Mapping[str, Any],
+        skipped: Sequence[str],
+        size: int = OVERVIEW_PAGE,
+    ) -> list[str]:
+        """The overview cut into screens of about `size` characters, whole steps where they fit:
+        a chat shows one screen at a time and turns pages in place, instead of a wall of
+        messages. A step longer than a page is cut between its questions, never inside one."""
+        pages: list[list[dict[str, Any]]] = [[]]
+        used = 0
+        for group in self._overview_groups(slots, answers, skipped):
+            for part in self._cut_group(group, size):
+                length = self._plain_length([part])
+                if pages[-1] and used + length > size:
+                    pages.append([])
+                    used = 0
+                pages[-1].append(part)
+                used += length
+        return [self.texts.template("overview.html.j2", groups=page).strip() for page in pages]
+
+    def _cut_group(self, group: dict[str, Any], size: int) -> list[dict[str, Any]]:
+        parts: list[dict[str, Any]] = [{**group, "rows": []}]
+        for row in group["rows"]:
+            if parts[-1]["rows"] and self._plain_length([parts[-1]], extra=row) > size:
+                parts.append({"step": group["step"], "rows": [], "continued": True})
+            parts[-1]["rows"].append(row)
+        return parts
+
+    def _plain_length(
+        self, groups: list[dict[str, Any]], extra: dict[str, Any] | None = None
+    ) -> int:
+        if extra is not None:
+            groups = [{**groups[-1], "rows": [*groups[-1]["rows"], extra]}]
+        return len(plain(self.texts.template("overview.html.j2", groups=groups)).strip())
+
+    def _overview_groups(
+        self, slots: Sequence[Slot], answers: Mapping[str, Any], skipped: Sequence[str]
+    ) -> list[dict[str, Any]]:
         groups: list[dict[str, Any]] = []
         for slot in slots:
             if not groups or groups[-1]["step"] is not slot.step:
-                groups.append({"step": slot.step, "rows": []})
+                groups.append({"step": slot.step, "rows": [], "continued": False})
             if slot.id in answers:
                 value = self.answer_label(slot.question.id, answers[slot.id])
             else:
@@ -222,4 +268,4 @@ class Prompter:
                     "skipped": slot.id in skipped,
                 }
             )
-        return self.texts.template("overview.html.j2", groups=groups)
+        return groups

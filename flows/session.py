@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal, TypedDict, cast
+from typing import Any, Literal, TypedDict, cast, get_args
 
 from flows.ports import TenderData
 
 HISTORY_MAX = 200
-MenuKind = Literal["jump_step", "jump_question", "resume", "delete", "confirm"]
+MenuKind = Literal["overview", "jump_step", "jump_question", "resume", "delete", "confirm"]
 
 
 class TenderState(TypedDict, total=False):
@@ -65,7 +65,7 @@ class Menu:
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Menu | None:
         kind = doc.get("kind")
-        if kind not in ("jump_step", "jump_question", "resume", "delete", "confirm"):
+        if kind not in get_args(MenuKind):
             return None
         values = tuple(str(v) for v in doc.get("values") or ())
         labels = tuple(str(v) for v in doc.get("labels") or ())

@@ -34,7 +34,9 @@ def test_the_machine_says_where_each_limited_command_is_allowed() -> None:
     for mode in MODES:
         assert rules.allows(mode, "annuleren") == (mode in MENU_MODES)
         assert rules.allows(mode, "overslaan") == (mode == "asking")
-        assert rules.allows(mode, "volgende_pagina") == (mode in ("resuming", "deleting"))
+        assert rules.allows(mode, "volgende_pagina") == (
+            mode in ("reading", "resuming", "deleting")
+        )
         assert rules.allows(mode, "help")
 
 

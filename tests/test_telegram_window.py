@@ -362,3 +362,86 @@ async def test_the_summary_comes_chart_first_then_text_then_files(
     assert shown[-1] == "sendMessage"  # the end menu again, below the files
     texts = [c.shown for c in calls if c.method == "sendMessage"][:-1]
     assert len(texts) <= 4
+
+
+# -- the overview: one message, turned in place, folded away on return ---------------------------
+
+OVERVIEW = "Overzicht van"
+
+
+def overview_bubbles(tg: Harness) -> list[BotMessage]:
+    return [m for m in tg.fake.bubbles(USER) if OVERVIEW in (m.plain_text or "")]
+
+
+async def test_a_finished_tenders_overview_is_one_message_turned_in_place(tg: Harness) -> None:
+    await play_tender(tg)
+    calls = await tg.send("/overzicht")
+    assert len(sends(calls)) == 1, [c.shown[:40] for c in sends(calls)]
+    window = overview_bubbles(tg)
+    assert len(window) == 1
+    message_id = window[0].message_id
+    seen = [window[0].plain_text or ""]
+    for _ in range(20):
+        labels = [t for t, _d in window[0].buttons()]
+        if not any("Volgende" in t for t in labels):
+            break
+        calls = await press(tg, "Volgende", on=window[0])
+        assert sends(calls) == [], "turning a page sends nothing new"
+        window = overview_bubbles(tg)
+        assert [m.message_id for m in window] == [message_id]
+        seen.append(window[0].plain_text or "")
+    assert len(seen) > 1, "a finished tender fills more than one screen"
+    assert all(len(page) <= 2000 for page in seen), [len(p) for p in seen]
+    everything = "\n".join(seen)
+    for step in load_spec().steps:
+        assert step.title in everything, step.title
+    calls = await press(tg, "Sluiten", on=window[0])
+    assert sends(calls) == []
+    assert overview_bubbles(tg) == [], "closing folds the overview away"
+    back = next(m for m in tg.fake.bubbles(USER) if m.message_id == message_id)
+    assert any("Samenvatting" in t for t, _d in back.buttons()), "the end menu is back"
+
+
+async def test_typing_while_reading_the_overview_answers_the_question(tg: Harness) -> None:
+    await tg.send("/start")
+    await tg.send("Overzichttest")
+    spec = load_spec()
+    await tg.send("/overzicht")
+    assert len(overview_bubbles(tg)) == 1
+    doc = tg.user() or {}
+    tender = tg.store.get_tender(f"tg-{USER}", str(doc["active"]))
+    assert tender is not None
+    question = str(tender.state["cursor"])
+    assert spec.questions[question.split("#")[0]].kind in ("choice", "text")
+    await tg.send("1")
+    tender = tg.store.get_tender(f"tg-{USER}", str(doc["active"]))
+    assert tender is not None
+    assert question in tender.answers
+    assert overview_bubbles(tg) == []
+
+
+async def test_turning_back_shows_the_first_page_again(tg: Harness) -> None:
+    await play_tender(tg)
+    await tg.send("/overzicht")
+    first = overview_bubbles(tg)[0]
+    await press(tg, "Volgende", on=first)
+    turned = overview_bubbles(tg)[0]
+    await press(tg, "Vorige", on=turned)
+    assert overview_bubbles(tg)[0].plain_text == first.plain_text
+
+
+async def test_a_long_tender_list_turns_its_page_in_place(tg: Harness) -> None:
+    """Menu buttons whose command has an underscore (volgende_pagina) were read as forged."""
+    await tg.send("/start")
+    await tg.send("Eerste")
+    for n in range(12):
+        tg.store.create_tender(f"tg-{USER}", {"name": f"Extra {n}", "created": "2026-01-01"})
+    await tg.send("/hervat")
+    menu = live_prompt(tg)
+    assert menu is not None
+    assert "1 van 2" in (menu.plain_text or "")
+    calls = await press(tg, "Volgende", on=menu)
+    assert toasts(calls) == [None]
+    assert sends(calls) == []
+    turned = next(m for m in tg.fake.bubbles(USER) if m.message_id == menu.message_id)
+    assert "2 van 2" in (turned.plain_text or "")

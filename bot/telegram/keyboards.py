@@ -8,6 +8,8 @@ options a buyer adds, Telegram never refuses the markup.
 
 from __future__ import annotations
 
+import re
+
 from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup
 
 from flows.events import Event, Message
@@ -19,6 +21,7 @@ LABEL_MAX = 64
 PLACEHOLDER_MAX = 64
 MAX_OPTIONS = 40
 ON, OFF = "☑ ", "☐ "
+COMMAND = re.compile(r"[a-z_]{1,32}")
 Markup = InlineKeyboardMarkup | ForceReply
 
 
@@ -63,7 +66,7 @@ def event_from_callback(data: str | None) -> Event | None:
             return Event.pick(int(parts[2]), int(parts[1]))
         if parts[0] == "d" and len(parts) == 2:
             return Event.done(int(parts[1]))
-        if parts[0] == "a" and len(parts) == 3 and parts[2].isalpha():
+        if parts[0] == "a" and len(parts) == 3 and COMMAND.fullmatch(parts[2]) is not None:
             return Event.action(parts[2], int(parts[1]))
     except ValueError:
         return None

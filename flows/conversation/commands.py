@@ -119,6 +119,8 @@ def reset(conv: Conversation, s: Session, arg: str) -> Reply:
 
 
 def overview(conv: Conversation, s: Session, arg: str) -> Reply:
+    if conv.buttons:  # a chat with buttons turns pages in one message
+        return conv.menus.overview(s)
     text = conv.prompter.overview(conv.slots(s), s.answers, s.skipped)
     return conv.reply(s, conv.texts("overview_title", name=conv.name(s)), text)
 
@@ -203,7 +205,7 @@ def export(conv: Conversation, s: Session, arg: str) -> Reply:
 # -- the registry ---------------------------------------------------------------------------------
 
 ASKING = ("asking",)
-TENDER_LISTS = ("resuming", "deleting")
+PAGED = ("reading", "resuming", "deleting")
 
 
 def _command(
@@ -245,8 +247,8 @@ REGISTRY: dict[str, Command] = {
         _command("nieuw", new, needs_tender=False),
         _command("hervat", resume, needs_tender=False),
         _command("verwijder", delete, needs_tender=False),
-        _command("volgende_pagina", next_page, TENDER_LISTS, refused="menu.no_pages"),
-        _command("vorige_pagina", previous_page, TENDER_LISTS, refused="menu.no_pages"),
+        _command("volgende_pagina", next_page, PAGED, refused="menu.no_pages"),
+        _command("vorige_pagina", previous_page, PAGED, refused="menu.no_pages"),
         _command("annuleren", cancel, tuple(sorted(MENU_MODES)), refused="nothing_to_cancel"),
         _command("stop", stop),
         _command("samenvatting", summary),

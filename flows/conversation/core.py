@@ -116,7 +116,7 @@ class Conversation:
             # the person is, change nothing.
             reply = self.reply(session) if session.tender is not None else Reply()
         else:
-            reply = self._dispatch(session, normalised(event))
+            reply = self.dispatch(session, normalised(event))
         self._remember_update(session, event)
         self._save(session)
         return reply
@@ -206,7 +206,7 @@ class Conversation:
     def go(self, s: Session, trigger: str) -> None:
         self.rules.move(s, trigger)
 
-    def _dispatch(self, s: Session, event: Event) -> Reply:
+    def dispatch(self, s: Session, event: Event) -> Reply:
         room = self.rooms.get(str(s.tstate.get("room") or ""))
         claimed = room(s, event) if room is not None else None
         if claimed is not None:

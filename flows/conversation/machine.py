@@ -16,8 +16,17 @@ from typing import Any
 
 from transitions import Machine
 
-MODES = ("asking", "finished", "paused", "jumping", "resuming", "deleting", "confirming")
-MENU_MODES = frozenset({"jumping", "resuming", "deleting", "confirming"})
+MODES = (
+    "asking",
+    "finished",
+    "paused",
+    "reading",
+    "jumping",
+    "resuming",
+    "deleting",
+    "confirming",
+)
+MENU_MODES = frozenset({"reading", "jumping", "resuming", "deleting", "confirming"})
 ALL_MODES = MODES
 
 STATES: list[dict[str, Any]] = [
@@ -25,6 +34,7 @@ STATES: list[dict[str, Any]] = [
     {"name": "asking", "on_enter": "close_menu"},
     {"name": "finished", "on_enter": "close_menu"},
     {"name": "paused", "on_enter": "close_menu"},
+    {"name": "reading"},
     {"name": "jumping"},
     {"name": "resuming"},
     {"name": "deleting"},
@@ -34,6 +44,7 @@ MOVES: list[dict[str, Any]] = [
     {"trigger": "ask", "source": "*", "dest": "asking"},
     {"trigger": "finish", "source": ["asking", "paused"], "dest": "finished"},
     {"trigger": "pause", "source": "*", "dest": "paused"},
+    {"trigger": "open_overview", "source": "*", "dest": "reading"},
     {"trigger": "open_jump", "source": "*", "dest": "jumping"},
     {"trigger": "open_resume", "source": "*", "dest": "resuming"},
     {"trigger": "open_delete", "source": "*", "dest": "deleting"},

@@ -8,8 +8,12 @@ lists, words for the confirmation, so a digit meant for the list can never confi
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from markupsafe import Markup
+
+from flows.conversation import answering
 from flows.events import Action, Event, Message, Option, Reply
 from flows.inputs import NO, clean_text, number
 from flows.ports import Repository
@@ -91,6 +95,8 @@ class Menus:
         if menu is None:  # a damaged document: show the question instead of nothing
             self.conv.go(s, "ask")
             return self.conv.view(s, edit=edit)
+        if menu.kind == "overview":
+            return self._overview_message(s, menu, edit=edit)
         text = self.texts(f"menu.{menu.kind}", title=menu.title, name=menu.name, target=menu.target)
         if menu.pages > 1:
             text += "\n" + self.texts("menu.page", page=menu.page + 1, pages=menu.pages)
@@ -116,6 +122,9 @@ class Menus:
         menu = s.menu
         if menu is None:
             return self.cancel(s)
+        if menu.kind == "overview":  # typing while reading answers the question
+            self._close_overview(s, menu)
+            return self.conv.dispatch(s, event)
         index = event.index
         if event.kind == "text":
             index = typed_index(menu, event.text)
@@ -139,9 +148,51 @@ class Menus:
         return self.cancel(s)
 
     def cancel(self, s: Session) -> Reply:
+        if s.menu is not None and s.menu.kind == "overview":
+            self._close_overview(s, s.menu)
+            return self.conv.reply(s)  # the overview folds back into what was there
         s.set_state("return_to", None)
         self.conv.go(s, "ask")
         return self.conv.reply(s, self.texts("menu.cancelled"))
+
+    # -- the overview, a screen at a time -------------------------------------------------------
+
+    def overview(self, s: Session) -> Reply:
+        """Opens on the first screen; closing returns to the question (or the end menu) without
+        a word, and a jump in progress keeps its way back."""
+        back_to = "menu" if s.state == "finished" else "vraag"
+        if s.state == "reading" and s.menu is not None:
+            back_to = s.menu.target or back_to
+        pages = len(self._overview_pages(s))
+        return self.open(s, "open_overview", Menu("overview", (), (), target=back_to, pages=pages))
+
+    def _overview_pages(self, s: Session) -> list[str]:
+        return self.conv.prompter.overview_pages(self.conv.slots(s), s.answers, s.skipped)
+
+    def _overview_message(self, s: Session, menu: Menu, *, edit: bool) -> Message:
+        pages = self._overview_pages(s)
+        page = min(max(menu.page, 0), len(pages) - 1)
+        text = self.texts(
+            "menu.overview",
+            name=self.conv.name(s),
+            body=Markup(pages[page]),
+            page=page + 1,
+            pages=len(pages),
+        )
+        actions = []
+        if page > 0:
+            actions.append(Action(self.texts("action.previous"), "vorige_pagina"))
+        if page + 1 < len(pages):
+            actions.append(Action(self.texts("action.next"), "volgende_pagina"))
+        actions.append(Action(self.texts("action.close_overview"), "annuleren"))
+        return Message(
+            text=text, actions=tuple(actions), seq=s.seq if edit else s.next_seq(), edit=edit
+        )
+
+    def _close_overview(self, s: Session, menu: Menu) -> None:
+        self.conv.go(s, "ask")
+        if menu.target == "menu" and answering.current_slot(s, self.conv.slots(s)) is None:
+            self.conv.go(s, "finish")
 
     # -- jumping to a question -----------------------------------------------------------------
 
@@ -208,6 +259,9 @@ class Menus:
     def turn(self, s: Session, step: int) -> Reply:
         """Show the next or previous page in place of the current one."""
         menu = s.menu
+        if menu is not None and menu.kind == "overview":
+            s.menu = replace(menu, page=min(max(menu.page + step, 0), menu.pages - 1))
+            return Reply((self.message(s, edit=True),))
         if menu is None or menu.kind not in TENDER_MENUS:
             return self.conv.reply(s, self.texts("menu.no_pages"))
         s.menu = self._tender_page(s, menu.kind, menu.page + step)
