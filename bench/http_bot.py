@@ -12,6 +12,10 @@ buyer waits until the chat has been quiet for a moment before the next step). Fi
 - latency at an offered rate (30 updates a second by default): a pacer releases one update per
   1/rate seconds to whichever buyer is ready; p50/p95/p99.
 
+Both bots run without PTB's overall rate limiter (``TELEGRAM_MAX_RATE=0`` for ours; the echo bot
+has none), so the figures are the bots' own capacity rather than Telegram's cap of 30 messages a
+second, which the limiter enforces in production.
+
 The echo bot cannot show buttons, so it replays the product's run as a trace (the same texts, and
 presses with the same data on its own last message).
 """
@@ -82,6 +86,9 @@ def start_bot(kind: str, fake: FakeBotApi, data: Path) -> subprocess.Popen[bytes
         "TELEGRAM_BOT_TOKEN": TOKEN,
         "TELEGRAM_API_BASE_URL": fake.base_url,
         "INKOOPKOMPAS_LOG_LEVEL": "WARNING",
+        # The bot's own capacity, like the echo bot's: in production AIORateLimiter holds all
+        # chats together to Telegram's 30 messages a second, which would cap this run instead.
+        "TELEGRAM_MAX_RATE": "0",
     }
     args = (
         ["-m", "bot.cli", "telegram", "--data-dir", str(data)]

@@ -37,6 +37,8 @@ class Settings:
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = 8443
     webhook_secret: str | None = None
+    max_rate: float = 30.0
+    """Messages per second to all chats together (Telegram's cap); 0 leaves it to Telegram."""
 
     def __repr__(self) -> str:
         return (
@@ -97,6 +99,9 @@ def load_settings(
     if operator and not re.fullmatch(r"-?\d+", operator):
         raise ConfigError("INKOOPKOMPAS_OPERATOR_CHAT moet een numeriek chat-id zijn")
     webhook = webhook_options(env, webhook_url)
+    rate = (env.get("TELEGRAM_MAX_RATE") or "30").strip()
+    if not re.fullmatch(r"\d{1,4}(\.\d+)?", rate):
+        raise ConfigError("TELEGRAM_MAX_RATE moet een getal zijn (berichten per seconde, 0 = geen)")
     return Settings(
         data_dir=directory,
         operator_chat=int(operator) if operator else None,
@@ -104,6 +109,7 @@ def load_settings(
         token=token,
         api_base_url=base_url,
         allowed_users=allowed,
+        max_rate=float(rate),
         **webhook,
     )
 

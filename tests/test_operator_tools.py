@@ -142,6 +142,13 @@ def test_the_operator_chat_must_be_a_number() -> None:
     assert load_settings({"INKOOPKOMPAS_OPERATOR_CHAT": "-42"}).operator_chat == -42
 
 
+def test_the_message_rate_is_telegrams_cap_unless_set() -> None:
+    assert load_settings({}).max_rate == 30
+    assert load_settings({"TELEGRAM_MAX_RATE": "0"}).max_rate == 0
+    with pytest.raises(ConfigError, match="TELEGRAM_MAX_RATE"):
+        load_settings({"TELEGRAM_MAX_RATE": "snel"})
+
+
 def test_doctor_finds_a_directory_free_after_its_owner_stopped(tmp_path: Path) -> None:
     """A store that closed normally leaves an empty lock file: that is no reason for a warning."""
     DirectoryLock(tmp_path).release()

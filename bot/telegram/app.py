@@ -81,7 +81,7 @@ def build_application(
         .token(settings.token)
         .concurrent_updates(True)
         .defaults(defaults)
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(AIORateLimiter(overall_max_rate=settings.max_rate, max_retries=3))
     )
     if settings.api_base_url:
         builder = builder.base_url(settings.api_base_url).base_file_url(
