@@ -145,6 +145,21 @@ def target_rows(results: dict[str, Any]) -> list[tuple[str, ...]]:
                 verdict(paced["latency"]["p95_ms"] < 100),
             )
         )
+    ops = results.get("message_ops")
+    if ops:
+        rows.append(
+            (
+                "12.2",
+                "Telegram message operations per answer, one full tender",
+                "≤ 1.2",
+                f"{ops['ops_per_update']} per update ({ops['updates']} updates); "
+                f"{ops['ops_per_answer']} per answered question ({ops['answers']}), the rest "
+                f"being one edit per tick in a list; {ops['bot_api_calls_per_update']} Bot API "
+                f"calls per update; {ops['bubbles']} bubbles (first build: 1.77 per update, 2.40 "
+                "per question, 47 bubbles)",
+                verdict(ops["ops_per_update"] <= 1.2),
+            )
+        )
     docs = results.get("documents_concurrent")
     if docs:
         after, two = docs["default"], docs["two_workers"]
@@ -376,6 +391,8 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {"machine": machine()}
     print("over HTTP, bot and echo bot side by side ...", flush=True)
     results["http"] = isolated("http_bot", "--buyers", "6" if quick else "30")
+    print("message operations per answer ...", flush=True)
+    results["message_ops"] = isolated("message_ops")
     print("simultaneous documents ...", flush=True)
     results["documents_concurrent"] = {
         name: isolated_env("documents_concurrent", {"INKOOPKOMPAS_DOCUMENT_WORKERS": workers})
