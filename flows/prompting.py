@@ -209,9 +209,8 @@ class Prompter:
     def overview(
         self, slots: Sequence[Slot], answers: Mapping[str, Any], skipped: Sequence[str]
     ) -> str:
-        return self.texts.template(
-            "overview.html.j2", groups=self._overview_groups(slots, answers, skipped)
-        )
+        groups = self._overview_groups(slots, answers, skipped)
+        return self.texts.template("overview.html.j2", groups=groups).strip()
 
     def overview_pages(
         self,
