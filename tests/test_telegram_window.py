@@ -445,3 +445,21 @@ async def test_a_long_tender_list_turns_its_page_in_place(tg: Harness) -> None:
     assert sends(calls) == []
     turned = next(m for m in tg.fake.bubbles(USER) if m.message_id == menu.message_id)
     assert "2 van 2" in (turned.plain_text or "")
+
+
+async def test_help_opens_with_the_question_and_folds_away_on_the_answer(tg: Harness) -> None:
+    await tg.send("/start")
+    await tg.send("Hulptest")
+    calls = await tg.send("/help")
+    assert len(sends(calls)) == 1, "help and the question share one message"
+    shown = sends(calls)[0].shown
+    assert "Dit kun je altijd typen" in shown
+    window = live_prompt(tg)
+    assert window is not None
+    assert window.message_id == sends(calls)[0].message_id
+    options = [d for _t, d in window.buttons() if d is not None and d.startswith("p:")]
+    calls = await tg.update_press(window, options[0])
+    assert sends(calls) == []
+    after = next(m for m in tg.fake.bubbles(USER) if m.message_id == window.message_id)
+    assert "Dit kun je altijd typen" not in (after.plain_text or "")
+    assert all("Dit kun je altijd typen" not in (m.plain_text or "") for m in tg.fake.bubbles(USER))
