@@ -213,3 +213,18 @@ def test_the_writers_own_paragraphs_and_cells_read_back_as_written(
     assert abs(width - Cm(4.0)) < Cm(0.01)
     value = clean(text) if text.strip() else W("dash")
     assert after.text == "Label: " + value
+
+
+def test_each_summary_starts_from_a_clean_document() -> None:
+    """Summaries are copied from one prepared document: nothing of the previous one (its text,
+    footer or picture) may show up in the next."""
+    first, second = report_for("catering"), report_for("ict")
+    report_docx(first, tiny_png())
+    doc = read(report_docx(second, tiny_png()))
+    assert first.title not in everything(doc)
+    (footer,) = doc.sections[0].footer.paragraphs
+    assert second.title in footer.text
+    assert first.title not in footer.text
+    assert len(doc.inline_shapes) == 1
+    assert doc.core_properties.title is not None
+    assert second.title in doc.core_properties.title
