@@ -33,6 +33,7 @@ from lxml.etree import SubElement  # type: ignore[import-untyped]
 from flows.advice import Item
 from flows.prompting import shorten
 from flows.report.context import AdviceSection, Report
+from flows.report.docx_package import docx_bytes
 from flows.report.words import Words, report_words
 from flows.texts import yaml_section
 
@@ -88,9 +89,7 @@ def report_docx(report: Report, chart_png: bytes | None) -> bytes:
     out.collaboration(report)
     out.rules(report)
     out.answers(report)
-    buffer = io.BytesIO()
-    doc.save(buffer)
-    return buffer.getvalue()
+    return docx_bytes(doc)
 
 
 _per_thread = threading.local()
