@@ -162,16 +162,19 @@ def target_rows(results: dict[str, Any]) -> list[tuple[str, ...]]:
         )
     docs = results.get("documents_concurrent")
     if docs:
-        after, two = docs["default"], docs["two_workers"]
+        after, one = docs["default"], docs["one_worker"]
+        worst = after.get("last_done_worst_ms", after["last_done_ms"])
         rows.append(
             (
                 "12.6",
                 f"{after['buyers']} simultaneous summaries: the last buyer has all files",
                 "≤ 3 s",
                 f"{after['last_done_ms'] / 1000:.2f} s with {after['workers']} worker(s), the "
-                f"default here (two workers: {two['last_done_ms'] / 1000:.2f} s; one set alone "
-                f"{after['one_alone_ms']} ms; repeated request {after['repeat_from_cache_ms']} ms)",
-                verdict(after["last_done_ms"] <= 3000),
+                f"default here (median of {after.get('bursts', 1)} bursts, worst "
+                f"{worst / 1000:.2f} s; one worker: {one['last_done_ms'] / 1000:.2f} s; one set "
+                f"alone {after['one_alone_ms']} ms; repeated request "
+                f"{after['repeat_from_cache_ms']} ms)",
+                verdict(worst <= 3000),
             )
         )
     return rows
@@ -360,17 +363,20 @@ def documents_concurrent_section(docs: dict[str, Any] | None) -> list[str]:
         return []
     lines = [
         "",
-        "Ten buyers ask for their documents at the same moment (each a different tender):",
+        "Ten buyers ask for their documents at the same moment (each a different tender), in",
+        "several bursts one after the other; first and last are the median burst's, worst the",
+        "slowest burst's last buyer. The target is judged on the worst burst.",
         "",
-        "| document workers | one set alone ms | first buyer done ms | last buyer done ms | repeated request (cache) ms |",
-        "|---|---|---|---|---|",
+        "| document workers | load average | one set alone ms | first buyer done ms | last buyer done ms | worst burst ms | repeated request (cache) ms |",
+        "|---|---|---|---|---|---|---|",
     ]
     for name in ("one_worker", "two_workers", "default"):
         r = docs[name]
         lines.append(
             f"| {r['workers']}{' (default here)' if name == 'default' else ''} | "
-            f"{r['one_alone_ms']} | {r['first_done_ms']} | "
-            f"{r['last_done_ms']} | {r['repeat_from_cache_ms']} |"
+            f"{r.get('load_average', '')} | {r['one_alone_ms']} | {r['first_done_ms']} | "
+            f"{r['last_done_ms']} | {r.get('last_done_worst_ms', '')} | "
+            f"{r['repeat_from_cache_ms']} |"
         )
     return [*lines, ""]
 

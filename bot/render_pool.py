@@ -3,12 +3,17 @@
 Word, Markdown and the chart take tens of milliseconds of pure Python and matplotlib work. In a
 thread that would hold the GIL and slow every other buyer's answers; in worker processes the bot's
 own process stays free for chatting. One shared pool per bot process, started on first use (or
-warmed at start-up), with one worker per core beyond the bot's own (at most four;
-`INKOOPKOMPAS_DOCUMENT_WORKERS` overrides), so ten buyers asking at once share the machine
-instead of queueing behind one worker, while the bot keeps a core for chatting. Each worker costs
-about 100 MB.
+warmed at start-up), with one worker per core available to the bot (at most four;
+`INKOOPKOMPAS_DOCUMENT_WORKERS` overrides): the bot itself mostly waits on the network, so when
+ten buyers ask at once every core makes documents instead of one worker making them in turn.
+Each worker costs about 100 MB.
 If a worker dies, the next request starts a new pool, and a request that cannot get a worker is made
 in a thread rather than not at all.
+
+Every worker warms up as it starts, before it takes its first request: the first document set in
+a fresh process costs ten times a warm one (imports, fonts, templates). Warming in a task instead
+let one quick worker take every warm-up task while another stayed cold, and the first buyer it
+served paid for it.
 
 Documents for the same answers are made once: a small cache keyed on the request (name, answers,
 skipped questions, formats) answers a repeated `/download`, and a request already being made is
@@ -37,23 +42,45 @@ import time
 from collections import OrderedDict
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from typing import Any
 
 from flows.events import DocumentRequest
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
 _pool: ProcessPoolExecutor | None = None
+_warmth: _Warmth | None = None  # of `_pool`
 CACHE_ENTRIES = 32
 CACHE_SECONDS = 600.0
 PARENT_CHECK_S = 0.5
 _PR_SET_PDEATHSIG = 1
 
 
+WARM_TIMEOUT_S = 120.0
+# Enough for a web of three themes, every kind of table and the small print under bullets.
+WARM_ANSWERS: dict[str, object] = {
+    "naam": "Opwarmen",
+    "categorie": "catering",
+    "themas": ["klimaat", "circulariteit", "social_return"],
+    "niveau[klimaat]": 2,
+}
+WARM_FORMATS = ("docx", "md", "png")
+
+
+def cores() -> int:
+    """The cores this process may run on (a container or `taskset` may allow fewer than the
+    machine has)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def worker_count() -> int:
     configured = os.environ.get("INKOOPKOMPAS_DOCUMENT_WORKERS", "").strip()
     if configured.isascii() and configured.isdigit() and int(configured) > 0:
         return min(int(configured), 16)
-    return max(1, min(4, (os.cpu_count() or 1) - 1))
+    return max(1, min(4, cores()))
 
 
 def _die_with(parent: int) -> None:
@@ -75,13 +102,24 @@ def _die_with(parent: int) -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
-def _warm() -> bool:
-    """Make one small document set: the first one costs three times a warm one (imports, fonts,
-    matplotlib's first figure), and a buyer should not pay that."""
+def _start_worker(parent: int, warmed: Any) -> None:
+    """The initializer of each worker: die with the bot, then warm up before the first task.
+    `warmed` is a semaphore the bot waits on until every worker is ready."""
+    _die_with(parent)
+    try:
+        _warm()
+    except Exception:  # a worker that could not warm up still makes documents, only slower
+        log.warning("documentwerker kon niet opwarmen", exc_info=True)
+    finally:
+        warmed.release()
+
+
+def _warm() -> None:
+    """Make one document set with a web of themes, so the imports, fonts, templates and the
+    chart's reused figure are ready before a buyer asks."""
     from flows.report.documents import render_all
 
-    render_all(DocumentRequest("opwarmen", "Opwarmen", {}, formats=("docx", "md", "png")))
-    return True
+    render_all(DocumentRequest("opwarmen", "Opwarmen", dict(WARM_ANSWERS), formats=WARM_FORMATS))
 
 
 def _render(request: DocumentRequest) -> dict[str, bytes]:
@@ -92,15 +130,16 @@ def _render(request: DocumentRequest) -> dict[str, bytes]:
 
 
 def _get_pool() -> ProcessPoolExecutor:
-    global _pool
+    global _pool, _warmth
     with _lock:
         if _pool is None:
             context = multiprocessing.get_context("spawn")
+            _warmth = _Warmth(context.Semaphore(0))
             _pool = ProcessPoolExecutor(
                 max_workers=worker_count(),
                 mp_context=context,
-                initializer=_die_with,
-                initargs=(os.getpid(),),
+                initializer=_start_worker,
+                initargs=(os.getpid(), _warmth.signals),
             )
             atexit.register(_pool.shutdown, wait=False, cancel_futures=True)
         return _pool
@@ -108,10 +147,10 @@ def _get_pool() -> ProcessPoolExecutor:
 
 def _reset(broken: ProcessPoolExecutor) -> None:
     """Drop the pool that failed, and only that one: a newer pool may already serve others."""
-    global _pool
+    global _pool, _warmth
     with _lock:
         if _pool is broken:
-            _pool = None
+            _pool = _warmth = None
     broken.shutdown(wait=False, cancel_futures=True)
 
 
@@ -122,14 +161,42 @@ def worker_pids() -> list[int]:
 
 
 async def warm_up() -> None:
-    """Start the workers and load their templates now, so the first summaries are not slow."""
+    """Start every worker now and return when all have warmed up, so the first summaries are
+    not slow. A pool starts a worker for each task that finds no idle one, so one quick task per
+    worker starts them all. Safe to call again (a bot restarted in the same process)."""
     loop = asyncio.get_running_loop()
     pool = _get_pool()
+    warmth = _warmth
     try:
-        await asyncio.gather(*(loop.run_in_executor(pool, _warm) for _ in range(worker_count())))
+        await asyncio.gather(
+            *(loop.run_in_executor(pool, os.getpid) for _ in range(worker_count()))
+        )
     except (BrokenProcessPool, OSError):
         log.warning("documentwerker start niet; documenten worden in een thread gemaakt")
         _reset(pool)
+        return
+    started = len(getattr(pool, "_processes", None) or {})
+    if warmth is not None and not await asyncio.to_thread(warmth.wait, started):
+        log.warning("documentwerkers waren na %.0f s nog niet opgewarmd", WARM_TIMEOUT_S)
+
+
+class _Warmth:
+    """Counts the workers of one pool that have warmed up: each releases `signals` once."""
+
+    def __init__(self, signals: Any) -> None:
+        self.signals = signals
+        self.seen = 0
+        self._lock = threading.Lock()
+
+    def wait(self, workers: int, timeout: float = WARM_TIMEOUT_S) -> bool:
+        """True once `workers` workers in all have warmed up, False after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while self.seen < workers:
+                if not self.signals.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                    return False
+                self.seen += 1
+        return True
 
 
 class _Cache:

@@ -3,16 +3,20 @@ types, with readable labels that stay clear of each other."""
 
 from __future__ import annotations
 
+import io
 import logging
 import struct
 import warnings
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from itertools import combinations
+from typing import Any
 
+import numpy as np
 import pytest
 from matplotlib.patches import Polygon, Rectangle
 from matplotlib.transforms import Bbox
+from PIL import Image
 
 from flows.report.chart import ambitieweb_figure, ambitieweb_png, chart_texts
 
@@ -178,3 +182,39 @@ def test_rendering_in_threads_gives_the_same_images() -> None:
     with ThreadPoolExecutor(max_workers=4) as pool:
         got = list(pool.map(lambda points: ambitieweb_png(points, title="Parallel"), inputs))
     assert got == expected
+
+
+def pixels(data: bytes) -> np.ndarray[tuple[int, ...], np.dtype[np.uint8]]:
+    with Image.open(io.BytesIO(data)) as image:
+        assert image.mode == "RGB"
+        return np.asarray(image)
+
+
+def test_the_png_holds_exactly_what_matplotlib_drew() -> None:
+    """The PNG is written by hand rather than by Pillow: no pixel may change on the way."""
+    fig = ambitieweb_figure(CATERING, title="Ambitieweb – Catering")
+    canvas: Any = fig.canvas
+    canvas.draw()
+    drawn = np.asarray(canvas.buffer_rgba())
+    assert (drawn[:, :, 3] == 255).all()  # opaque, so dropping alpha loses nothing
+    assert np.array_equal(
+        pixels(ambitieweb_png(CATERING, title="Ambitieweb – Catering")), drawn[:, :, :3]
+    )
+
+
+def test_a_chart_drawn_after_others_is_the_same_as_one_drawn_first() -> None:
+    """Each thread reuses one figure: nothing of an earlier chart may show in the next one."""
+    kinds: list[dict[str, Any]] = [
+        {"points": CATERING, "title": "Eerst"},
+        {"points": CATERING[:2], "title": "Balken", "ranges": [(1, 3), (2, 2)]},
+        {"points": [], "title": "Leeg", "subtitle": "niets gekozen"},
+        {"points": CATERING, "title": "Team", "ranges": [(0, 3)] * 6, "subtitle": "5 stemmen"},
+    ]
+    with ThreadPoolExecutor(max_workers=1) as fresh:
+        first = [fresh.submit(ambitieweb_png, **kind).result() for kind in kinds]
+    for kind in kinds:
+        with ThreadPoolExecutor(max_workers=1) as new_thread:
+            alone = new_thread.submit(ambitieweb_png, **kind).result()
+        assert alone == first[kinds.index(kind)]
+    after_others = [ambitieweb_png(**kind) for kind in reversed(kinds)]
+    assert after_others == first[::-1]

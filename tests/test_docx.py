@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from flows.events import DocumentRequest
 from flows.report.answers_file import load_answers_file
 from flows.report.context import Report, ReportBuilder
-from flows.report.docx_doc import clean, docx_texts, report_docx
+from flows.report.docx_doc import _Writer, clean, docx_texts, report_docx
 from flows.report.words import report_words
 
 W = report_words()
@@ -182,3 +182,49 @@ def test_cleaned_text_is_always_accepted_and_read_back(text: str) -> None:
     out = io.BytesIO()
     doc.save(out)
     assert read(out.getvalue()).paragraphs[0].text == clean(text)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(), st.booleans(), st.booleans())
+def test_the_writers_own_paragraphs_and_cells_read_back_as_written(
+    text: str, bold: bool, italic: bool
+) -> None:
+    """The writer builds runs itself, not through python-docx: tabs, line breaks, outer spaces
+    and formatting must come back exactly as python-docx would have written them."""
+    doc = docx.Document()
+    writer = _Writer(doc, W)
+    writer.para(text, "List Bullet", bold=bold, italic=italic, keep_next=True)
+    writer.table(("Kop",), (4.0,), [[text]])
+    writer.labelled("Label:", text)
+    out = io.BytesIO()
+    doc.save(out)
+    back = read(out.getvalue())
+    first, after = back.paragraphs[0], back.paragraphs[-1]
+    assert first.text == clean(text)
+    assert first.style is not None
+    assert first.style.name == "List Bullet"
+    assert first.paragraph_format.keep_with_next
+    assert all(run.bold is (bold or None) and run.italic is (italic or None) for run in first.runs)
+    (table,) = back.tables
+    assert [c.text for c in table.rows[0].cells] == ["Kop"]
+    assert [c.text for c in table.rows[1].cells] == [clean(text) if text else W("dash")]
+    width = table.rows[1].cells[0].width
+    assert width is not None
+    assert abs(width - Cm(4.0)) < Cm(0.01)
+    value = clean(text) if text.strip() else W("dash")
+    assert after.text == "Label: " + value
+
+
+def test_each_summary_starts_from_a_clean_document() -> None:
+    """Summaries are copied from one prepared document: nothing of the previous one (its text,
+    footer or picture) may show up in the next."""
+    first, second = report_for("catering"), report_for("ict")
+    report_docx(first, tiny_png())
+    doc = read(report_docx(second, tiny_png()))
+    assert first.title not in everything(doc)
+    (footer,) = doc.sections[0].footer.paragraphs
+    assert second.title in footer.text
+    assert first.title not in footer.text
+    assert len(doc.inline_shapes) == 1
+    assert doc.core_properties.title is not None
+    assert second.title in doc.core_properties.title

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -104,21 +105,57 @@ def test_the_number_of_workers_can_be_set(
     setting: str, count: int | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("INKOOPKOMPAS_DOCUMENT_WORKERS", setting)
-    expected = count or max(1, min(4, (os.cpu_count() or 1) - 1))
+    expected = count or max(1, min(4, len(os.sched_getaffinity(0))))
     assert render_pool.worker_count() == expected
 
 
-def test_cached_documents_expire(monkeypatch: pytest.MonkeyPatch) -> None:
-    clock = [1000.0]
-    monkeypatch.setattr("bot.render_pool.time.monotonic", lambda: clock[0])
-    cache = render_pool._Cache(4, seconds=60)
-    cache.put("a", {"md": b"a"})
-    clock[0] += 30
-    cache.put("b", {"md": b"b"})
-    assert cache.get("a") == {"md": b"a"}
-    clock[0] += 31
-    assert cache.get("a") is None
-    assert cache.get("b") == {"md": b"b"}
-    clock[0] += 30
-    assert cache.get("b") is None
-    assert len(cache.done) == 0
+def test_by_default_every_core_makes_documents(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("INKOOPKOMPAS_DOCUMENT_WORKERS", raising=False)
+    monkeypatch.setattr(render_pool, "cores", lambda: 2)
+    assert render_pool.worker_count() == 2
+    monkeypatch.setattr(render_pool, "cores", lambda: 64)
+    assert render_pool.worker_count() == 4
+
+
+WARM = """
+import asyncio, sys
+from bot import render_pool
+asyncio.run(render_pool.warm_up())
+print(*render_pool.worker_pids(), flush=True)
+sys.stdin.read()
+"""
+
+
+def test_every_worker_has_warmed_up_when_warm_up_returns() -> None:
+    """Not just the quickest one: a cold worker makes its first buyer wait for its imports. A
+    worker that has drawn a chart has matplotlib's font library loaded."""
+    bot = subprocess.Popen(
+        [sys.executable, "-c", WARM],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "INKOOPKOMPAS_DOCUMENT_WORKERS": "3"},
+    )
+    assert bot.stdin is not None
+    assert bot.stdout is not None
+    try:
+        pids = [int(p) for p in bot.stdout.readline().split()]
+        assert len(pids) == 3
+        for pid in pids:
+            assert "ft2font" in Path(f"/proc/{pid}/maps").read_text(), pid
+    finally:
+        bot.stdin.close()
+        bot.wait(timeout=60)
+
+
+def test_warming_up_again_waits_only_for_workers_not_yet_seen() -> None:
+    """A bot restarted in the same process warms up its pool again: the workers that already
+    said they were warm must not be waited for a second time."""
+    warmth = render_pool._Warmth(threading.Semaphore(0))
+    warmth.signals.release()
+    warmth.signals.release()
+    assert warmth.wait(2, timeout=5)
+    assert warmth.wait(2, timeout=0)
+    assert not warmth.wait(3, timeout=0.05)
+    warmth.signals.release()
+    assert warmth.wait(3, timeout=5)

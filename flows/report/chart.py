@@ -13,13 +13,16 @@ an Axes: an Axes with its tickers and spines costs more time than everything els
 from __future__ import annotations
 
 import functools
-import io
 import math
+import struct
 import textwrap
+import threading
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from matplotlib import font_manager, ft2font
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -27,7 +30,6 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, PathPatch, Polygon
 from matplotlib.path import Path as MplPath
 from matplotlib.transforms import Affine2D, Transform
-from PIL import Image
 
 from flows.texts import yaml_section
 
@@ -142,14 +144,67 @@ def ambitieweb_png(
 ) -> bytes:
     """With `ranges` (a team check) each point is the team's median and each range its lowest
     and highest vote. Fewer than three themes make no web, so those get bars on the same scale."""
-    fig = ambitieweb_figure(points, title=title, ranges=ranges, subtitle=subtitle)
+    fig = _reused_figure()
+    _draw_web(fig, points, title=title, ranges=ranges, subtitle=subtitle)
     canvas = _agg(fig)
     canvas.draw()
-    # RGB at a low zlib level: half the encoding time of savefig's RGBA, for a few % in size.
-    rgba = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba(), "raw")
-    out = io.BytesIO()
-    rgba.convert("RGB").save(out, format="png", compress_level=2)
-    return out.getvalue()
+    return png_bytes(canvas.buffer_rgba())
+
+
+_per_thread = threading.local()
+
+
+def _reused_figure() -> Figure:
+    """One figure per thread, cleared for each chart. A fresh figure comes with a fresh Agg
+    renderer, a new 1200 × 1200 buffer and an empty text-size cache (matplotlib keys it on the
+    renderer), so every label was measured anew; a document worker draws chart after chart, and
+    the theme, ring and legend labels repeat. Per thread because a figure is not thread-safe."""
+    fig: Figure | None = getattr(_per_thread, "figure", None)
+    if fig is None:
+        fig = _new_figure()
+        _per_thread.figure = fig
+    else:
+        fig.clear()
+    return fig
+
+
+def _new_figure() -> Figure:
+    fig = Figure(figsize=(SIZE_INCHES, SIZE_INCHES), dpi=DPI, facecolor="white")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PNG_ZLIB_LEVEL = 3
+
+
+def png_bytes(rgba: Any) -> bytes:
+    """An RGB PNG of an opaque RGBA canvas buffer (height × width × 4), written directly.
+
+    Pillow and savefig choose a filter per row by trying all five, which took more time than
+    drawing the chart. A chart is mostly flat colour, which zlib packs well without any filter:
+    no filter at level 3 is a quarter of Pillow's time and a smaller file, with the same pixels.
+    """
+    pixels = np.asarray(rgba)
+    height, width = pixels.shape[:2]
+    rows = np.empty((height, 1 + 3 * width), dtype=np.uint8)
+    rows[:, 0] = 0  # each row: filter type 0 (none), then its RGB bytes
+    rgb = rows[:, 1:].reshape(height, width, 3)  # a view into `rows`, not a copy
+    for channel in range(3):  # three plain copies take a third of one strided RGBA-to-RGB copy
+        rgb[:, :, channel] = pixels[:, :, channel]
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB, no interlace
+    return b"".join(
+        (
+            PNG_SIGNATURE,
+            _chunk(b"IHDR", header),
+            _chunk(b"IDAT", zlib.compress(rows.data, PNG_ZLIB_LEVEL)),
+            _chunk(b"IEND", b""),
+        )
+    )
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
 def ambitieweb_figure(
@@ -160,6 +215,19 @@ def ambitieweb_figure(
     subtitle: str | None = None,
 ) -> Figure:
     """The figure behind `ambitieweb_png`, for another output format or to check the layout."""
+    fig = _new_figure()
+    _draw_web(fig, points, title=title, ranges=ranges, subtitle=subtitle)
+    return fig
+
+
+def _draw_web(
+    fig: Figure,
+    points: Sequence[tuple[str, float]],
+    *,
+    title: str,
+    ranges: Sequence[tuple[float, float]] | None,
+    subtitle: str | None,
+) -> None:
     if ranges is not None and len(ranges) != len(points):
         raise ValueError("ranges en points moeten even lang zijn")
     texts = chart_texts()
@@ -170,8 +238,6 @@ def ambitieweb_figure(
         if ranges is not None
         else None
     )
-    fig = Figure(figsize=(SIZE_INCHES, SIZE_INCHES), dpi=DPI, facecolor="white")
-    FigureCanvasAgg(fig)
     top = _title(fig, title, subtitle)
     if not points:
         _empty(fig, texts, top)
@@ -179,7 +245,6 @@ def ambitieweb_figure(
         _bars(fig, texts, labels, values, spans, top)
     else:
         _radar(fig, texts, labels, values, spans, top)
-    return fig
 
 
 def _agg(fig: Figure) -> Any:
