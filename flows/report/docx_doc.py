@@ -80,7 +80,7 @@ def report_docx(report: Report, chart_png: bytes | None) -> bytes:
     w, d = report_words(), docx_texts()
     doc = _blank()
     _setup(doc, report, w, d)
-    out = _Writer(doc, w, d)
+    out = _Writer(doc, w, d, style_ids=_per_thread.style_ids)
     out.card(report)
     out.themes(report, chart_png)
     for number, section in enumerate(report.sections, start=1):
@@ -103,6 +103,7 @@ def _blank() -> DocxDocument:
     if prepared is None:
         prepared = _prepare()
         _per_thread.prepared = prepared
+        _per_thread.style_ids = {}  # style name -> id: every copy has the prepared styles
     copied: DocxDocument = copy.deepcopy(prepared)
     return copied
 
@@ -164,11 +165,19 @@ class _Writer:
     through python-docx. The XML is the same as python-docx writes.
     """
 
-    def __init__(self, doc: DocxDocument, w: Words, d: Words | None = None) -> None:
+    def __init__(
+        self,
+        doc: DocxDocument,
+        w: Words,
+        d: Words | None = None,
+        *,
+        style_ids: dict[str, str] | None = None,
+    ) -> None:
+        """`style_ids` may be shared by writers of documents with the same styles."""
         self.doc = doc
         self.w = w
         self.d = d or w
-        self._style_ids: dict[str, str] = {}
+        self._style_ids = {} if style_ids is None else style_ids
         self._parent: Any = doc._body
         body = doc.element.body
         # Blocks go before the section properties, which python-docx keeps last in the body.
