@@ -8,7 +8,10 @@ runs the same operations in a subprocess on the same data directory (the file la
 What is measured:
 
 - ``build``: the current store creates the tenders (one person with 10,000, the rest ten each)
-  through ``Store.create_tender`` from 32 threads, as buyers would;
+  through ``Store.create_tenders`` (100 at a time) and ``save_user`` from 32 threads, as buyers'
+  actions would; ``seconds`` until the last call returned, ``total_seconds`` until the store was
+  closed (its last checkpoint written and synced). With ``--build-baseline`` the baseline builds
+  the same in a directory of its own (a ref with ``create_tenders``, e.g. ``main``);
 - ``startup``: opening the data directory as the channels do (the baseline also checked every
   file before serving, as its ``open_store`` did), at 10 tenders and at the full size;
 - ``hervat``: listing the tenders of the person with 10,000 (the baseline decodes every file; the
@@ -244,6 +247,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--buyers", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--baseline-ref", default="4b63fe5")
+    parser.add_argument(
+        "--build-baseline", action="store_true", help="also time the baseline's build"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     if args.op:
@@ -257,6 +263,9 @@ def main(argv: list[str] | None = None) -> int:
         big, small = work / "big", work / "small"
         results: dict[str, Any] = {"tenders": args.tenders, "baseline": args.baseline_ref}
         results["build"] = run_op(REPO, "build", big, args.tenders)
+        if args.build_baseline:
+            results["build_baseline"] = run_op(old, "build", work / "big-old", args.tenders)
+            shutil.rmtree(work / "big-old", ignore_errors=True)
         run_op(REPO, "build", small, 10)
         for size, root in (("small", small), ("big", big)):
             results[f"startup_{size}"] = {
@@ -291,7 +300,18 @@ def main(argv: list[str] | None = None) -> int:
             "ack_p95_vs_baseline": ratio(
                 results["ack"]["current"]["p95_ms"], results["ack"]["baseline"]["p95_ms"]
             ),
+            "ack_p50_vs_baseline": ratio(
+                results["ack"]["current"]["p50_ms"], results["ack"]["baseline"]["p50_ms"]
+            ),
+            "ack_per_s_vs_baseline": ratio(
+                results["ack"]["current"]["answers_per_s"],
+                results["ack"]["baseline"]["answers_per_s"],
+            ),
         }
+        if args.build_baseline:
+            results["ratios"]["build_total_vs_baseline"] = ratio(
+                results["build"]["total_seconds"], results["build_baseline"]["total_seconds"]
+            )
     finally:
         shutil.rmtree(work, ignore_errors=True)
     if args.json:

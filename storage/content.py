@@ -153,6 +153,10 @@ class Content:
     def encode(self) -> bytes:
         raise NotImplementedError
 
+    def written(self) -> None:
+        """The file now holds these bytes: drop them (decoded content can encode them again)."""
+        self._data = None
+
 
 class Raw(Content):
     """Bytes as read from disk or rebuilt from the journal: not checked yet."""
@@ -164,6 +168,9 @@ class Raw(Content):
 
     def encode(self) -> bytes:  # pragma: no cover - ``_data`` is always set
         raise AssertionError("raw content always has its bytes")
+
+    def written(self) -> None:
+        """Raw content is nothing but its bytes."""
 
 
 class Single(Content):

@@ -60,6 +60,11 @@ CACHE_SECONDS = 900.0  # a buyer quiet for a quarter of an hour is read from dis
 QUARANTINE = "quarantine"
 INDEX_FILE = "index.json"
 INDEX_TABLE = "tenders"
+# Fewer tenders than this and a person has no index.json: their first listing after a start
+# reads the tender files (a handful of small reads), and a checkpoint after they answered
+# writes one file for them instead of two. At 100,000 tenders of mostly small owners the index
+# files were a tenth of the files a checkpoint creates, and creating a file is its main cost.
+INDEX_FROM = 20
 
 Index = dict[str, dict[str, Any]]
 
@@ -125,10 +130,12 @@ class Core:
         return content
 
     def keep(self, rel: str, content: Content) -> None:
-        """Hold ``content`` (checked, decoded) in place of what :meth:`read` returned for it."""
+        """Hold ``content`` (checked, decoded) in place of what :meth:`read` returned for it;
+        its bytes are kept only while a checkpoint still has to write them."""
         if rel in self.dirty:
             self.dirty[rel] = content
         else:
+            content.written()
             self.cache.put(rel, content)
 
     def write_many(self, items: list[Write]) -> None:
@@ -164,6 +171,7 @@ class Core:
                 try:
                     self._write_file(item.rel, item.content.data())
                     self._clear_dirty(item.rel)
+                    item.content.written()
                     self.cache.put(item.rel, item.content)
                 except SaveFailed as exc:
                     log.error("saved in the journal, but %s (retried later)", exc)
@@ -260,7 +268,7 @@ class Core:
             found = set()
         except OSError as exc:
             raise StorageError(f"{self.root / rel_dir}: cannot be listed ({exc})") from exc
-        found.update(self._pending.get(rel_dir, ()))
+        found.update(tuple(self._pending.get(rel_dir, ())))  # a snapshot: writers go on
         return found
 
     def _append(self, line: bytes) -> int:
@@ -341,6 +349,7 @@ class Core:
                         continue
                     self._write_file(rel, content.data())
                     self._clear_dirty(rel)
+                    content.written()
                     self.cache.put(rel, content)
                 written += 1
             for user in tuple(self.dirty_indexes):
@@ -349,7 +358,7 @@ class Core:
                     if index is None:
                         continue
                     try:
-                        self._write_file(f"{user}/{INDEX_FILE}", dumps({INDEX_TABLE: index}))
+                        self._write_index(user, index)
                     except BaseException:
                         self.dirty_indexes[user] = index
                         raise
@@ -361,6 +370,19 @@ class Core:
             for rel, gen in tuple(self.based.items()):
                 if gen <= old and self.based.get(rel) == gen:
                     self.based.pop(rel, None)  # its next save starts the new generation with a put
+
+    def _write_index(self, user: str, index: Index) -> None:
+        """``index.json`` for a person with many tenders; none for a few (see ``INDEX_FROM``)."""
+        rel = f"{user}/{INDEX_FILE}"
+        if len(index) >= INDEX_FROM:
+            self._write_file(rel, dumps({INDEX_TABLE: index}))
+            return
+        try:
+            os.unlink(f"{self._root}/{rel}")  # it would go stale: the next load reads the tenders
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise SaveFailed(rel, exc) from exc
 
     def _write_file(self, rel: str, data: bytes) -> None:
         """Replace the file atomically, unsynced: the checkpoint's ``os.sync`` (or, for a group

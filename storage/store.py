@@ -5,7 +5,8 @@ Layout under ``root``::
     users/<safe user key>/user.json                 one per person
     users/<safe user key>/tenders/<tender id>.json  one per tender
     users/<safe user key>/index.json                the person's tender metas (derived, rebuilt
-                                                    from the tender files when missing)
+                                                    from the tender files when missing; only
+                                                    for a person with 20 tenders or more)
     groups/<safe chat key>.json                     one per group chat
     journal.<n>.log                                 saves not yet checkpointed into the files
     quarantine/...                                  files found unreadable, moved aside
