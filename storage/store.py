@@ -26,6 +26,7 @@ never blocks their others, nor deleting everything.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import secrets
@@ -411,7 +412,7 @@ class Store:
     def _single(self, rel: str, table: str, doc: Mapping[str, Any], *, what: str) -> Single:
         """The content a save of a one-document file makes; refused before anything is written
         if it is not a dict of JSON data or uses the reserved key."""
-        if not isinstance(doc, Mapping):
+        if type(doc) is not dict and not isinstance(doc, Mapping):
             raise TypeError(f"{what}: expected a dict, got {type(doc).__name__}")
         _no_schema_key(doc, what)
         copy = self._plain(rel, doc if type(doc) is dict else dict(doc))
@@ -465,18 +466,20 @@ class Store:
         read or saved, by these rules (``held.rules``) or else they are checked again."""
         what = f"tender {tender.id}"
         for part, record in (("meta", tender.meta), ("state", tender.state)):
-            if not isinstance(record, Mapping):
+            if type(record) is not dict and not isinstance(record, Mapping):
                 raise TypeError(f"{what} {part}: expected a dict, got {type(record).__name__}")
-            _no_schema_key(record, f"{what} {part}")
+            if SCHEMA_KEY in record:
+                _no_schema_key(record, f"{what} {part}")
         meta = self._plain(rel, {**tender.meta, "id": tender.id, "updated": updated})
-        state = self._plain(rel, dict(tender.state))
+        state_in = tender.state
+        state = self._plain(rel, state_in if type(state_in) is dict else dict(state_in))
         before = held.answers if held is not None else {}
         changed: dict[str, Any] = {}
         for qid, value in tender.answers.items():
             if not isinstance(qid, str):
                 raise TypeError(f"{what}: answer keys must be str, got {qid!r}")
             old = before.get(qid, _ABSENT)
-            if old is _ABSENT or not same(old, value):
+            if old is not value and (old is _ABSENT or not same(old, value)):
                 changed[qid] = value
         changed = self._plain(rel, changed)
         order = list(tender.answers)
@@ -510,7 +513,9 @@ class Store:
         """ISO-8601 UTC, strictly increasing within this store, so "newest first" in
         ``list_tenders`` follows the order of saves even when the wall clock steps back."""
         with self._stamp_lock:
-            now = self._clock().astimezone(UTC)
+            now = self._clock()
+            if now.tzinfo is not UTC:
+                now = now.astimezone(UTC)
             if self._last_stamp is not None and now <= self._last_stamp:
                 now = self._last_stamp + timedelta(microseconds=1)
             self._last_stamp = now
@@ -533,6 +538,14 @@ class Store:
 
 
 def _user_rel(user_key: str) -> str:
+    if type(user_key) is str:
+        return _user_rel_of(user_key)
+    return f"{USERS_DIR}/{safe_key(user_key)}"  # refused there, with the usual message
+
+
+@functools.lru_cache(maxsize=4096)
+def _user_rel_of(user_key: str) -> str:
+    """Cached: every read and save of a person needs it, a few times (a hash for odd keys)."""
     return f"{USERS_DIR}/{safe_key(user_key)}"
 
 
