@@ -13,10 +13,13 @@ tools look at them.
 
 A tender's journal line is either the whole file (``put``) or, for a later save in the same journal
 generation, only what changed (``patch``: meta, state, the answers set, their order if that
-changed). The first line of a tender in each generation is a ``put`` (:meth:`Core.write_many`
-checks this against the generation the line really lands in), so replaying a generation never
-needs a tender file that a dying checkpoint may have left half-flushed; a patch at the start of a
-generation can only follow a put of the previous one, whose drop came after the file was synced.
+changed). A patch is only queued into the generation its tender's put was queued in (the journal
+refuses it otherwise and the save goes whole), so replay does not need a tender file that a dying
+checkpoint may have left half-flushed. The one exception: a rotation between two flushes can put
+a patch at the head of the next file, right after its put went into the previous one. Then the
+checkpoint that dropped that previous file had synced the tender's file with the patch in it, and
+the tender's next save starts the new generation with a put; replaying patches over a file that
+already holds them ends at the same answers (see ``storage.content.patched``).
 
 Paths are strings relative to the root with ``/``; the lock that guards a path is its owner: the
 person's directory for everything of a person, the file itself for a group chat.
@@ -190,7 +193,7 @@ class Core:
             index = self.index(user)
             old_meta = index.get(tender_id)
             index[tender_id] = item.meta
-            self._index_changed(user)
+            self._index_changed(user, saved=tender_id)
         return before, old_meta
 
     def _unrecord(self, item: Write, before: tuple[Content | None, dict[str, Any] | None]) -> None:
@@ -222,7 +225,7 @@ class Core:
         if rel.startswith("users/") and "/tenders/" in rel:
             user, tender_id = _tender_parts(rel)
             if self.index(user).pop(tender_id, None) is not None:
-                self._index_changed(user)
+                self._index_changed(user, removed=tender_id)
 
     def forget(self, rel: str) -> None:
         """Drop held contents and index under a directory (nothing pending may be there)."""
@@ -327,12 +330,29 @@ class Core:
         order = self.orders.get(user)
         if order is None:
             index = self.index(user)
-            order = sorted(index, key=lambda t: (str(index[t].get("updated", "")), t), reverse=True)
+            order = sorted(index, key=lambda t: _newest_key(index, t), reverse=True)
             self.orders.put(user, order)
         return order
 
-    def _index_changed(self, user: str) -> None:
-        self.dirty_indexes[user] = self.index(user)
+    def _index_changed(self, user: str, *, saved: str = "", removed: str = "") -> None:
+        """Mark the index for the checkpoint and keep the order up to date: a tender just saved
+        moves to the front (its ``updated`` is the newest), a removed one leaves; anything else
+        drops the order, to be sorted again. At 10,000 tenders a sort is milliseconds, and
+        every answer or menu step of such a person saves their tender."""
+        index = self.dirty_indexes[user] = self.index(user)
+        order = self.orders.peek(user)
+        if order is None:
+            return
+        if removed:
+            with contextlib.suppress(ValueError):
+                order.remove(removed)
+            return
+        if saved:
+            with contextlib.suppress(ValueError):
+                order.remove(saved)
+            if not order or _newest_key(index, saved) > _newest_key(index, order[0]):
+                order.insert(0, saved)
+                return
         self.orders.drop(user)
 
     # checkpoints and recovery
@@ -510,6 +530,11 @@ def _meta_of(content: Content) -> dict[str, Any] | None:
     except (ValueError, KeyError, TypeError):
         return None
     return meta if isinstance(meta, dict) else None
+
+
+def _newest_key(index: Index, tender_id: str) -> tuple[str, str]:
+    """Sort key of "most recently saved first" (reversed): the stored time, then the id."""
+    return str(index[tender_id].get("updated", "")), tender_id
 
 
 def _tender_parts(rel: str) -> tuple[str, str]:

@@ -369,3 +369,36 @@ def test_patches_replayed_over_a_later_state_end_at_the_same_answers() -> None:
         for changed, order in steps:
             replayed = patched(replayed, changed, ["x", *order] if order else None)
         assert list(replayed.items()) == list(final.items())
+
+
+def test_the_kept_order_follows_saves_deletes_and_a_clock_that_steps_back(root: Path) -> None:
+    """The newest-first order is kept up to date in place (a saved tender moves to the front)
+    instead of being sorted again after every save; it must always equal a fresh sort."""
+    import random
+    from datetime import UTC, datetime, timedelta
+
+    now = [datetime(2026, 1, 1, tzinfo=UTC)]
+    store = Store(root, clock=lambda: now[0])
+    other = Store(root)  # same directory, its own clock: stamps need not follow this one's
+    rng = random.Random(5)
+    ids = [store.create_tender(USER, {"name": f"t{n}"}).id for n in range(30)]
+    for step in range(150):
+        assert [m["id"] for m in store.list_tenders(USER)] == [
+            m["id"]
+            for m in sorted(
+                store.list_tenders(USER), key=lambda m: (m["updated"], m["id"]), reverse=True
+            )
+        ], step
+        roll = rng.random()
+        now[0] += timedelta(seconds=rng.choice([-60, 0, 1]))
+        if roll < 0.1 and len(ids) > 5:
+            store.delete_tender(USER, ids.pop(rng.randrange(len(ids))))
+        elif roll < 0.2:
+            ids.append(store.create_tender(USER, {"name": f"nieuw {step}"}).id)
+        else:
+            saver = other if roll < 0.3 else store
+            tender = saver.get_tender(USER, rng.choice(ids))
+            assert tender is not None
+            tender.answers["q"] = step
+            saver.save_tender(USER, tender)
+    assert sorted(m["id"] for m in store.list_tenders(USER)) == sorted(ids)
