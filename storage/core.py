@@ -360,36 +360,40 @@ class Core:
     def checkpoint(self) -> None:
         """Bring every file up to date, then drop the journal generations that recorded it."""
         with self._checkpointing:
-            old, journaled = self.journal.rotate()
-            written = journaled
-            for rel in tuple(self.dirty):
-                with self.locks(owner(rel)):
-                    content = self.dirty.get(rel)
-                    if content is None:
-                        continue
-                    self._write_file(rel, content.data())
-                    self._clear_dirty(rel)
-                    content.written()
-                    self.cache.put(rel, content)
-                written += 1
-            for user in tuple(self.dirty_indexes):
-                with self.locks(user):
-                    index = self.dirty_indexes.pop(user, None)
-                    if index is None:
-                        continue
-                    try:
-                        self._write_index(user, index)
-                    except BaseException:
-                        self.dirty_indexes[user] = index
-                        raise
-                    self.indexes.put(user, index)
-                written += 1
-            if written:
-                os.sync()  # every file and directory written since the last checkpoint, at once
-            self.journal.drop_through(old)
-            for rel, gen in tuple(self.based.items()):
-                if gen <= old and self.based.get(rel) == gen:
-                    self.based.pop(rel, None)  # its next save starts the new generation with a put
+            self._checkpoint()
+
+    def _checkpoint(self) -> None:
+        """:meth:`checkpoint`, holding ``self._checkpointing``."""
+        old, journaled = self.journal.rotate()
+        written = journaled
+        for rel in tuple(self.dirty):
+            with self.locks(owner(rel)):
+                content = self.dirty.get(rel)
+                if content is None:
+                    continue
+                self._write_file(rel, content.data())
+                self._clear_dirty(rel)
+                content.written()
+                self.cache.put(rel, content)
+            written += 1
+        for user in tuple(self.dirty_indexes):
+            with self.locks(user):
+                index = self.dirty_indexes.pop(user, None)
+                if index is None:
+                    continue
+                try:
+                    self._write_index(user, index)
+                except BaseException:
+                    self.dirty_indexes[user] = index
+                    raise
+                self.indexes.put(user, index)
+            written += 1
+        if written:
+            os.sync()  # every file and directory written since the last checkpoint, at once
+        self.journal.drop_through(old)
+        for rel, gen in tuple(self.based.items()):
+            if gen <= old and self.based.get(rel) == gen:
+                self.based.pop(rel, None)  # its next save starts the new generation with a put
 
     def _write_index(self, user: str, index: Index) -> None:
         """``index.json`` for a person with many tenders; none for a few (see ``INDEX_FROM``)."""
@@ -428,8 +432,13 @@ class Core:
         with self._timer_lock:
             self._running = True
         try:
-            if self.holders > 0 and self.root.is_dir():
-                self.checkpoint()
+            # Decided holding the checkpoint lock: the last Store's close takes it too, so a
+            # background checkpoint that started before the close but waited for the lock
+            # never runs on the journal the close has just closed (and the directory lock
+            # another process may already hold).
+            with self._checkpointing:
+                if self.holders > 0 and self.root.is_dir():
+                    self._checkpoint()
         except (OSError, StorageError) as exc:
             log.error("could not bring the data files up to date (the journal keeps all): %s", exc)
         finally:

@@ -402,3 +402,45 @@ def test_the_kept_order_follows_saves_deletes_and_a_clock_that_steps_back(root: 
             tender.answers["q"] = step
             saver.save_tender(USER, tender)
     assert sorted(m["id"] for m in store.list_tenders(USER)) == sorted(ids)
+
+
+def test_a_background_checkpoint_that_waited_for_the_close_does_nothing(
+    root: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A timer's checkpoint can start just before the last store closes and then wait for the
+    checkpoint lock the close holds. Once it gets the lock the journal is closed and the
+    directory released: it must not rotate, write or log an error then."""
+    import threading
+
+    store = Store(root)
+    store.save_user(USER, {"n": 1})
+    core = store._core
+    entered = threading.Event()
+    real = core._checkpointing
+
+    class Gate:
+        """The checkpoint lock, held by the test until the close is done."""
+
+        def __enter__(self) -> None:
+            entered.set()
+            real.acquire()
+
+        def __exit__(self, *exc: object) -> None:
+            real.release()
+
+    real.acquire()
+    core._checkpointing = Gate()  # type: ignore[assignment]
+    background = threading.Thread(target=core._in_background)
+    background.start()
+    assert entered.wait(10)
+    core.holders = 0  # what the close does first; then it checkpoints and closes the journal
+    core.journal.close()
+    real.release()
+    background.join(10)
+    assert not background.is_alive()
+    assert "could not bring" not in caplog.text
+    assert [p.name for p in root.glob("journal.*.log")] == ["journal.1.log"], "no rotation"
+    core._checkpointing = real
+    core.dirlock.release()
+    store._close.detach()
+    storage.core._registry.pop(os.path.realpath(root), None)
