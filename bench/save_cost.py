@@ -5,9 +5,10 @@ checks that claim on the real file system: stores with 10, 1,000 and 10,000 tend
 realistic tender saved repeatedly in each, saves interleaved across the stores so that disk
 weather hits all sizes alike. Run ``python bench/save_cost.py [--json]``.
 
-Each timed save is the full durable path (read and validate the current file, write a temporary,
-fsync, rename, fsync the directory), so absolute numbers depend mostly on how fast the disk
-fsyncs; the ratio is the point.
+Each timed save is the full durable path: compare the tender with the one the store holds, check
+and journal what changed (one answer: a patch line, not the whole tender) and wait for the
+journal's fdatasync; the file itself follows at the next checkpoint. Absolute numbers depend
+mostly on how fast the disk syncs; the ratio is the point.
 """
 
 from __future__ import annotations
@@ -62,8 +63,8 @@ def realistic_tender(tender_id: str) -> Tender:
 def populate(root: Path, count: int) -> tuple[str, str]:
     """Write ``count`` tender files directly, byte-identical to what the store writes.
 
-    Going through ``Store.save_tender`` would fsync 10,000 times and take minutes; the bytes are
-    produced by the store's own encoder, so the files are indistinguishable from saved ones.
+    Going through the store would journal and checkpoint 10,000 tenders first; the bytes are in
+    the store's own file format, so the files are indistinguishable from saved ones.
     Returns the person and tender id to time saves on (one in the middle of the store).
     """
     template = realistic_tender(TEMPLATE_ID)

@@ -36,6 +36,12 @@ class Recent(Generic[V]):
             self._items.move_to_end(key)
             return item[1]
 
+    def peek(self, key: Hashable) -> V | None:
+        """The value if held, without counting as a use."""
+        with self._lock:
+            item = self._items.get(key)
+            return None if item is None else item[1]
+
     def put(self, key: Hashable, value: V) -> None:
         with self._lock:
             now = self._clock()

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Hashable, Iterator
-from contextlib import contextmanager
+from collections.abc import Hashable
+from types import TracebackType
 
 
 class KeyLocks:
@@ -16,25 +16,48 @@ class KeyLocks:
 
     def __init__(self) -> None:
         self._guard = threading.Lock()
-        self._locks: dict[Hashable, tuple[threading.Lock, int]] = {}
+        self._locks: dict[Hashable, _Held] = {}
 
-    @contextmanager
-    def __call__(self, key: Hashable) -> Iterator[None]:
+    def __call__(self, key: Hashable) -> _Held:
+        """``with locks(key):`` holds the key's lock for the block."""
         with self._guard:
-            lock, users = self._locks.get(key, (None, 0))
-            if lock is None:
-                lock = threading.Lock()
-            self._locks[key] = (lock, users + 1)
-        try:
-            with lock:
-                yield
-        finally:
-            with self._guard:
-                _, users = self._locks[key]
-                if users <= 1:
-                    del self._locks[key]
-                else:
-                    self._locks[key] = (lock, users - 1)
+            held = self._locks.get(key)
+            if held is None:
+                held = self._locks[key] = _Held(self, key)
+            held.users += 1
+        return held
+
+    def _done(self, held: _Held) -> None:
+        with self._guard:
+            held.users -= 1
+            if held.users <= 0:
+                del self._locks[held.key]
 
     def __len__(self) -> int:
         return len(self._locks)
+
+
+class _Held:
+    """A key's lock and the number of threads holding or waiting for it; a plain class rather
+    than a generator-based context manager, since every read and save of a buyer passes here."""
+
+    __slots__ = ("key", "lock", "owner", "users")
+
+    def __init__(self, owner: KeyLocks, key: Hashable) -> None:
+        self.owner = owner
+        self.key = key
+        self.lock = threading.Lock()
+        self.users = 0
+
+    def __enter__(self) -> None:
+        try:
+            self.lock.acquire()
+        except BaseException:
+            self.owner._done(self)
+            raise
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.lock.release()
+        self.owner._done(self)

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any
 
 from storage.keys import check_tender_id
 
 AnswerCheck = Callable[[str, Any], bool]
+_ABSENT = object()
 
 
 def _is_str(value: Any) -> bool:
@@ -31,7 +33,8 @@ def _opt_str(value: Any) -> bool:
 
 
 def _str_list(value: Any) -> bool:
-    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+    # a loop in C: a state's history grows with every answer and is checked on every save
+    return isinstance(value, list) and all(map(isinstance, value, repeat(str)))
 
 
 def _tender_ref(value: Any) -> bool:
@@ -85,8 +88,9 @@ _META: dict[str, Callable[[Any], bool]] = {
 
 def _fields(doc: Mapping[str, Any], shapes: Mapping[str, Callable[[Any], bool]]) -> str | None:
     for key, ok in shapes.items():
-        if key in doc and not ok(doc[key]):
-            return f"field {key!r} has the wrong type or value ({type(doc[key]).__name__})"
+        value = doc.get(key, _ABSENT)
+        if value is not _ABSENT and not ok(value):
+            return f"field {key!r} has the wrong type or value ({type(value).__name__})"
     return None
 
 

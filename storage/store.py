@@ -5,7 +5,8 @@ Layout under ``root``::
     users/<safe user key>/user.json                 one per person
     users/<safe user key>/tenders/<tender id>.json  one per tender
     users/<safe user key>/index.json                the person's tender metas (derived, rebuilt
-                                                    from the tender files when missing)
+                                                    from the tender files when missing; only
+                                                    for a person with 20 tenders or more)
     groups/<safe chat key>.json                     one per group chat
     journal.<n>.log                                 saves not yet checkpointed into the files
     quarantine/...                                  files found unreadable, moved aside
@@ -25,28 +26,35 @@ never blocks their others, nor deleting everything.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import secrets
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
-from storage.atomic import Tables, encode_tables, is_temp_name, read_tables_bytes, temp_owner
-from storage.codec import (
-    GROUP_TABLE,
-    USER_TABLE,
-    single_doc,
-    single_doc_tables,
-    tender_from_tables,
-    tender_tables,
+from storage.atomic import is_temp_name, read_tables_bytes, temp_owner
+from storage.codec import GROUP_TABLE, USER_TABLE, single_doc, tender_from_tables
+from storage.content import (
+    Content,
+    Raw,
+    Single,
+    TenderContent,
+    dumps,
+    patched,
+    plain,
+    same,
+    stamped,
+    tender_file,
+    thaw,
 )
-from storage.core import Core, attach, detach
+from storage.core import Core, Write, attach, detach
 from storage.errors import CorruptFileError, SchemaVersionError, StorageError
 from storage.keys import check_tender_id, safe_key
 from storage.records import Rules
@@ -54,7 +62,8 @@ from storage.schema import SCHEMA_KEY, SCHEMA_VERSION, unstamp
 from storage.tender import Tender
 
 log = logging.getLogger("inkoopkompas.storage")
-_T = TypeVar("_T")
+_C = TypeVar("_C", bound=Content)
+_ABSENT = object()
 
 CHECK_DELAY = 1.0
 CHECK_PAUSE = 0.001  # per person: a background check must not starve the buyers of the GIL
@@ -88,6 +97,7 @@ class Store:
         ``"updated"`` without sleeping; ``rules`` adds checks that depend on the questions.
         """
         self.root = Path(root)
+        self._root = str(self.root)
         self._core: Core = attach(self.root)
         self._close = weakref.finalize(self, detach, self._core)
         self._clock = clock
@@ -135,16 +145,15 @@ class Store:
 
     def get_user(self, user_key: str) -> dict[str, Any] | None:
         """The person's document; ``None`` if there is none or it was unreadable (set aside)."""
-        rel = f"{_user_rel(user_key)}/{USER_FILE}"
-        with self._core.locks(_user_rel(user_key)):
-            return self._load(rel, self._user_doc(rel))
+        user = _user_rel(user_key)
+        rel = f"{user}/{USER_FILE}"
+        with self._core.locks(user):
+            content = self._load(rel, lambda held: self._open_single(rel, USER_TABLE, held))
+            return None if content is None else thaw(content.doc)
 
     def save_user(self, user_key: str, doc: dict[str, Any]) -> None:
-        user = _user_rel(user_key)
-        tables = single_doc_tables(USER_TABLE, doc, what=f"user {user_key!r}")
-        with self._core.locks(user):
-            rel = f"{user}/{USER_FILE}"
-            self._write(rel, tables, self._user_doc(rel))
+        with self._core.locks(_user_rel(user_key)):
+            self._write_many(user_key, doc, [])
 
     def delete_user(self, user_key: str) -> None:
         """Remove everything stored for the person: files, set-aside files, journal lines.
@@ -191,10 +200,20 @@ class Store:
             return None if record is None else self._meta(user, tender_id, record)
 
     def get_tender(self, user_key: str, tender_id: str) -> Tender | None:
-        """The tender; ``None`` if there is none or it was unreadable (then set aside)."""
+        """The tender; ``None`` if there is none or it was unreadable (then set aside).
+
+        A copy the caller may change freely: nothing is stored until it is saved."""
         rel = _tender_rel(user_key, tender_id)
         with self._core.locks(_user_rel(user_key)):
-            return self._load(rel, lambda tables: self._tender(tables, rel, tender_id))
+            content = self._load(rel, lambda held: self._open_tender(rel, tender_id, held))
+            if content is None:
+                return None
+            return Tender(
+                id=tender_id,
+                meta=thaw(content.meta),
+                state=thaw(content.state),
+                answers=thaw(content.answers),
+            )
 
     def create_tender(self, user_key: str, meta: dict[str, Any]) -> Tender:
         """A new, empty tender for this person with an id none of their tenders has, saved."""
@@ -210,11 +229,11 @@ class Store:
                 while True:
                     tender = Tender(id=self.new_tender_id(), meta=dict(meta))
                     rel = _tender_rel(user_key, tender.id)
-                    if tender.id not in taken and not os.path.lexists(self.root / rel):
+                    if tender.id not in taken and not os.path.lexists(f"{self._root}/{rel}"):
                         break
                 taken.add(tender.id)
                 tenders.append(tender)
-            self._write_many(user_key, None, tenders)
+            self._write_many(user_key, None, tenders, new=True)
         return tenders
 
     def save_session(
@@ -244,13 +263,15 @@ class Store:
     def get_group(self, chat_key: str) -> dict[str, Any] | None:
         rel = _group_rel(chat_key)
         with self._core.locks(rel):
-            return self._load(rel, self._group_doc(rel))
+            content = self._load(rel, lambda held: self._open_single(rel, GROUP_TABLE, held))
+            return None if content is None else thaw(content.doc)
 
     def save_group(self, chat_key: str, doc: dict[str, Any]) -> None:
         rel = _group_rel(chat_key)
-        tables = single_doc_tables(GROUP_TABLE, doc, what=f"group {chat_key!r}")
         with self._core.locks(rel):
-            self._write(rel, tables, self._group_doc(rel))
+            content = self._single(rel, GROUP_TABLE, doc, what=f"group {chat_key!r}")
+            self._held(rel, lambda held: self._open_single(rel, GROUP_TABLE, held))
+            self._core.write_many([Write(rel, content)])
 
     def list_groups(self) -> list[str]:
         """The stored group chats' file keys; for tame keys (``tg--100123``) the chat key itself."""
@@ -276,22 +297,21 @@ class Store:
             if not (self.root / user).is_dir():
                 continue
             with self._core.locks(user):
-                bad += self._check_files(user, [USER_FILE], self._user_doc(f"{user}/{USER_FILE}"))
+                rel = f"{user}/{USER_FILE}"
+                bad += self._check_file(rel, _single_opener(self, rel, USER_TABLE))
                 tenders = f"{user}/{TENDERS_DIR}"
                 for tender_name in _listdir(self.root / tenders):
                     tender_id = _tender_id_from_name(tender_name)
-                    if tender_id is None:
-                        continue
-                    rel = f"{tenders}/{tender_name}"
-                    decode = _tender_decoder(self, rel, tender_id)
-                    bad += self._check_files(tenders, [tender_name], decode)
+                    if tender_id is not None:
+                        rel = f"{tenders}/{tender_name}"
+                        bad += self._check_file(rel, _tender_opener(self, rel, tender_id))
                 _clean_temps(self.root / tenders)
                 _clean_temps(self.root / user)
         for name in _listdir(self.root / GROUPS_DIR):
             rel = f"{GROUPS_DIR}/{name}"
             if name.endswith(SUFFIX) and not name.startswith("."):
                 with self._core.locks(rel):
-                    bad += self._check_files(GROUPS_DIR, [name], self._group_doc(rel))
+                    bad += self._check_file(rel, _single_opener(self, rel, GROUP_TABLE))
         _clean_temps(self.root / GROUPS_DIR)
         return sorted(bad)
 
@@ -309,32 +329,28 @@ class Store:
         thread.start()
         return thread
 
-    def _check_files(
-        self, folder: str, names: list[str], decode: Callable[[Tables], object]
-    ) -> list[Path]:
-        bad: list[Path] = []
-        for name in names:
-            rel = f"{folder}/{name}"
-            try:
-                data = self._core.read(rel)
-                if data is not None:
-                    decode(read_tables_bytes(self.root / rel, data))
-            except SchemaVersionError:
-                self._core.cache.drop(rel)
-                bad.append(self.root / rel)
-            except CorruptFileError as exc:
-                bad.append(self.root / rel)
-                self._core.quarantine(rel, exc.reason)
-        return bad
+    def _check_file(self, rel: str, open_: Callable[[Content], object]) -> list[Path]:
+        try:
+            content = self._core.read(rel)
+            if content is not None:
+                open_(content)
+        except SchemaVersionError:
+            self._core.cache.drop(rel)
+            return [self.root / rel]
+        except CorruptFileError as exc:
+            self._core.quarantine(rel, exc.reason)
+            return [self.root / rel]
+        return []
 
     # helpers; callers hold the owner's lock
 
-    def _load(self, rel: str, decode: Callable[[Tables], _T]) -> _T | None:
-        data = self._core.read(rel)
-        if data is None:
+    def _load(self, rel: str, open_: Callable[[Content], _C]) -> _C | None:
+        """The checked content of ``rel``; an unusable file is set aside (``None``)."""
+        content = self._core.read(rel)
+        if content is None:
             return None
         try:
-            return decode(read_tables_bytes(self.root / rel, data))
+            return open_(content)
         except SchemaVersionError:
             self._core.cache.drop(rel)
             raise
@@ -343,35 +359,95 @@ class Store:
             self._core.forget_tender(rel)
             return None
 
-    def _write(self, rel: str, tables: Tables, decode: Callable[[Tables], object]) -> None:
-        """Journal ``tables`` as the new ``rel`` (a person's or group's one-record file)."""
-        self._check_replaceable(rel, decode)
-        self._core.write(rel, encode_tables(self.root / rel, tables))
+    def _held(self, rel: str, open_: Callable[[Content], _C]) -> Content | None:
+        """What a save is about to replace. A file this process has not read yet is checked
+        first and the save refused if it cannot be understood (it is never replaced); content
+        already held is taken as it is."""
+        content = self._core.read(rel)
+        if content is None or not _unchecked(content):
+            return content
+        return open_(content)
+
+    def _open_single(self, rel: str, table: str, content: Content) -> Single:
+        """Decode and check a person's or group chat's file (once; then it is held decoded)."""
+        if isinstance(content, Single) and content.table == table:
+            if content.rules is not self.rules:
+                self._check_single(rel, table, content.doc)
+                content.rules = self.rules
+            return content
+        path = self.root / rel
+        doc = single_doc(read_tables_bytes(path, content.data()), table, path=path)
+        self._check_single(rel, table, doc)
+        opened = Single(table, doc, data=content.data(), rules=self.rules)
+        self._core.keep(rel, opened)
+        return opened
+
+    def _check_single(self, rel: str, table: str, doc: dict[str, Any]) -> None:
+        problem = self.rules.user_problem(doc) if table == USER_TABLE else None
+        if problem is not None:
+            raise CorruptFileError(self.root / rel, problem)
+
+    def _open_tender(self, rel: str, tender_id: str, content: Content) -> TenderContent:
+        """Decode and check a tender file (once; then it is held decoded)."""
+        if isinstance(content, TenderContent):
+            if content.rules is not self.rules:
+                problem = self.rules.tender_problem(content.meta, content.state, content.answers)
+                if problem is not None:
+                    raise CorruptFileError(self.root / rel, problem)
+                content.rules = self.rules
+            return content
+        path = self.root / rel
+        tender = tender_from_tables(
+            read_tables_bytes(path, content.data()), path=path, tender_id=tender_id
+        )
+        problem = self.rules.tender_problem(tender.meta, tender.state, tender.answers)
+        if problem is not None:
+            raise CorruptFileError(path, problem)
+        opened = TenderContent(
+            tender.meta, tender.state, tender.answers, data=content.data(), rules=self.rules
+        )
+        self._core.keep(rel, opened)
+        return opened
+
+    def _single(self, rel: str, table: str, doc: Mapping[str, Any], *, what: str) -> Single:
+        """The content a save of a one-document file makes; refused before anything is written
+        if it is not a dict of JSON data or uses the reserved key."""
+        if type(doc) is not dict and not isinstance(doc, Mapping):
+            raise TypeError(f"{what}: expected a dict, got {type(doc).__name__}")
+        _no_schema_key(doc, what)
+        copy = self._plain(rel, doc if type(doc) is dict else dict(doc))
+        checked = table != USER_TABLE or self.rules.user_problem(copy) is None
+        data = self._encode(rel, {table: {"1": stamped(copy)}})
+        return Single(table, copy, data=data, rules=self.rules if checked else None)
 
     def _write_many(
-        self, user_key: str, user_doc: dict[str, Any] | None, tenders: list[Tender]
+        self,
+        user_key: str,
+        user_doc: dict[str, Any] | None,
+        tenders: list[Tender],
+        *,
+        new: bool = False,
     ) -> None:
         """One journal sync for a person's document and tenders; the caller holds their lock.
 
-        Every record is encoded and checked before anything is written, and a file this
-        process has not read that it cannot understand is never replaced."""
-        items: list[tuple[str, bytes, dict[str, Any] | None]] = []
+        Every record is copied and checked before anything is written (``new``: the tenders'
+        files do not exist, as ``create_tenders`` made sure)."""
+        items: list[Write] = []
+        user = _user_rel(user_key)
         if user_doc is not None:
-            rel = f"{_user_rel(user_key)}/{USER_FILE}"
-            tables = single_doc_tables(USER_TABLE, user_doc, what=f"user {user_key!r}")
-            self._check_replaceable(rel, self._user_doc(rel))
-            items.append((rel, encode_tables(self.root / rel, tables), None))
+            rel = f"{user}/{USER_FILE}"
+            doc = self._single(rel, USER_TABLE, user_doc, what=f"user {user_key!r}")
+            self._held(rel, lambda held: self._open_single(rel, USER_TABLE, held))
+            items.append(Write(rel, doc))
         stamps: list[tuple[Tender, str]] = []
         for tender in tenders:
             rel = _tender_rel(user_key, tender.id)
+            held = None if new else self._held(rel, _tender_opener(self, rel, tender.id))
             updated = self._timestamp()
-            meta = {**tender.meta, "id": tender.id, "updated": updated}
-            tables = tender_tables(tender, meta)
-            problem = self.rules.tender_problem(meta, tender.state, tender.answers)
-            if problem is not None:
-                raise ValueError(f"tender {tender.id}: refusing to store it: {problem}")
-            self._check_replaceable(rel, _tender_decoder(self, rel, tender.id))
-            items.append((rel, encode_tables(self.root / rel, tables), tables["meta"]["1"]))
+            if held is not None and not isinstance(held, TenderContent):
+                raise CorruptFileError(self.root / rel, "not a tender file")
+            content, patch = self._next_tender(rel, tender, held, updated)
+            items.append(Write(rel, content, patch, content.index_record()))
             stamps.append((tender, updated))
         if items:
             self._core.write_many(items)
@@ -379,34 +455,48 @@ class Store:
             tender.meta["id"] = tender.id
             tender.meta["updated"] = updated
 
-    def _check_replaceable(self, rel: str, decode: Callable[[Tables], object]) -> None:
-        if not self._core.known(rel):
-            current = self._core.read(rel)
-            if current is not None:
-                decode(read_tables_bytes(self.root / rel, current))
+    def _next_tender(
+        self, rel: str, tender: Tender, held: TenderContent | None, updated: str
+    ) -> tuple[TenderContent, bytes | None]:
+        """The tender's new content, and the patch that turns ``held`` into it.
 
-    def _user_doc(self, rel: str) -> Callable[[Tables], dict[str, Any]]:
-        path = self.root / rel
-
-        def decode(tables: Tables) -> dict[str, Any]:
-            doc = single_doc(tables, USER_TABLE, path=path)
-            problem = self.rules.user_problem(doc)
-            if problem is not None:
-                raise CorruptFileError(path, problem)
-            return doc
-
-        return decode
-
-    def _group_doc(self, rel: str) -> Callable[[Tables], dict[str, Any]]:
-        return lambda tables: single_doc(tables, GROUP_TABLE, path=self.root / rel)
-
-    def _tender(self, tables: Tables, rel: str, tender_id: str) -> Tender:
-        path = self.root / rel
-        tender = tender_from_tables(tables, path=path, tender_id=tender_id)
-        problem = self.rules.tender_problem(tender.meta, tender.state, tender.answers)
+        Only the answers that differ from the held ones are copied, checked against the rules
+        and journaled (with the list of answered questions when that changed); meta and state
+        are small and always go whole. Answers the held content has were checked when they were
+        read or saved, by these rules (``held.rules``) or else they are checked again."""
+        what = f"tender {tender.id}"
+        for part, record in (("meta", tender.meta), ("state", tender.state)):
+            if type(record) is not dict and not isinstance(record, Mapping):
+                raise TypeError(f"{what} {part}: expected a dict, got {type(record).__name__}")
+            if SCHEMA_KEY in record:
+                _no_schema_key(record, f"{what} {part}")
+        meta = self._plain(rel, {**tender.meta, "id": tender.id, "updated": updated})
+        state_in = tender.state
+        state = self._plain(rel, state_in if type(state_in) is dict else dict(state_in))
+        before = held.answers if held is not None else {}
+        changed: dict[str, Any] = {}
+        for qid, value in tender.answers.items():
+            if not isinstance(qid, str):
+                raise TypeError(f"{what}: answer keys must be str, got {qid!r}")
+            old = before.get(qid, _ABSENT)
+            if old is not value and (old is _ABSENT or not same(old, value)):
+                changed[qid] = value
+        changed = self._plain(rel, changed)
+        order = list(tender.answers)
+        reordered = len(order) != len(before) or order != list(before)
+        answers = patched(before, changed, order if reordered else None)
+        trusted = held is not None and held.rules is self.rules
+        problem = self.rules.tender_problem(meta, state, changed if trusted else answers)
         if problem is not None:
-            raise CorruptFileError(path, problem)
-        return tender
+            raise ValueError(f"tender {tender.id}: refusing to store it: {problem}")
+        if held is None:
+            data = self._encode(rel, tender_file(meta, state, answers))
+            return TenderContent(meta, state, answers, data=data, rules=self.rules), None
+        body: dict[str, Any] = {"meta": meta, "state": state, "set": changed}
+        if reordered:
+            body["order"] = order
+        patch = self._encode(rel, body)
+        return TenderContent(meta, state, answers, rules=self.rules), patch
 
     def _meta(self, user: str, tender_id: str, record: dict[str, Any]) -> dict[str, Any] | None:
         if record.get(SCHEMA_KEY) == SCHEMA_VERSION:  # the common case, without building a path
@@ -423,14 +513,39 @@ class Store:
         """ISO-8601 UTC, strictly increasing within this store, so "newest first" in
         ``list_tenders`` follows the order of saves even when the wall clock steps back."""
         with self._stamp_lock:
-            now = self._clock().astimezone(UTC)
+            now = self._clock()
+            if now.tzinfo is not UTC:
+                now = now.astimezone(UTC)
             if self._last_stamp is not None and now <= self._last_stamp:
                 now = self._last_stamp + timedelta(microseconds=1)
             self._last_stamp = now
         return now.isoformat(timespec="microseconds")
 
+    def _plain(self, rel: str, value: Any) -> Any:
+        try:
+            return plain(value)
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise _not_json(self.root / rel, exc) from exc
+
+    def _encode(self, rel: str, value: Any) -> bytes:
+        """Encoded before anything is written, so what cannot be stored is refused up front (a
+        string with a lone surrogate is plain but cannot be UTF-8). Everything a later
+        checkpoint encodes has passed here once, in this save or an earlier one."""
+        try:
+            return dumps(value)
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise _not_json(self.root / rel, exc) from exc
+
 
 def _user_rel(user_key: str) -> str:
+    if type(user_key) is str:
+        return _user_rel_of(user_key)
+    return f"{USERS_DIR}/{safe_key(user_key)}"  # refused there, with the usual message
+
+
+@functools.lru_cache(maxsize=4096)
+def _user_rel_of(user_key: str) -> str:
+    """Cached: every read and save of a person needs it, a few times (a hash for odd keys)."""
     return f"{USERS_DIR}/{safe_key(user_key)}"
 
 
@@ -442,8 +557,27 @@ def _group_rel(chat_key: str) -> str:
     return f"{GROUPS_DIR}/{safe_key(chat_key)}{SUFFIX}"
 
 
-def _tender_decoder(store: Store, rel: str, tender_id: str) -> Callable[[Tables], Tender]:
-    return lambda tables: store._tender(tables, rel, tender_id)
+def _tender_opener(store: Store, rel: str, tender_id: str) -> Callable[[Content], TenderContent]:
+    return lambda content: store._open_tender(rel, tender_id, content)
+
+
+def _single_opener(store: Store, rel: str, table: str) -> Callable[[Content], Single]:
+    return lambda content: store._open_single(rel, table, content)
+
+
+def _unchecked(content: Content) -> bool:
+    return isinstance(content, Raw)
+
+
+def _not_json(path: Path, exc: Exception) -> StorageError:
+    return StorageError(f"{path}: refusing to store data that is not JSON ({exc})")
+
+
+def _no_schema_key(record: Mapping[str, Any], what: str) -> None:
+    """A caller field called ``schema`` is refused instead of overwritten: it would be silently
+    lost on the next read, which is worse than a loud error while the engine is being written."""
+    if SCHEMA_KEY in record:
+        raise ValueError(f"{what}: the key {SCHEMA_KEY!r} is reserved by the storage layer")
 
 
 def _tender_id_from_name(name: str) -> str | None:

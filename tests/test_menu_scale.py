@@ -17,6 +17,7 @@ from flows.conversation.menus import PAGE_SIZE
 from flows.engine import Conversation
 from flows.events import Event
 from storage import Store
+from storage.content import Content
 
 KEY = "tg-77"
 TENDERS = 300
@@ -46,7 +47,7 @@ class Spy:
         self.metas = 0
         read, meta = store._core.read, store._meta
 
-        def reading(rel: str) -> bytes | None:
+        def reading(rel: str) -> Content | None:
             self.reads.append(rel)
             return read(rel)
 

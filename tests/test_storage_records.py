@@ -14,6 +14,7 @@ from bot.wiring import open_store
 from flows.engine import Conversation
 from storage import Store
 from storage.cache import Recent
+from storage.core import INDEX_FROM
 from tests.driver import Driver
 from tests.reads import record_reads
 
@@ -166,7 +167,7 @@ def test_listing_and_paging_read_no_tender_file(
 
 def test_a_lost_or_stale_index_is_rebuilt_from_the_tender_files(tmp_path: Path) -> None:
     with Store(tmp_path) as store:
-        ids = many_tenders(store, 5)
+        ids = many_tenders(store, INDEX_FROM + 1)
     index = store.user_dir(PERSON) / "index.json"
     stale = index.read_bytes()
     with Store(tmp_path) as store:
