@@ -184,7 +184,7 @@ def test_cleaned_text_is_always_accepted_and_read_back(text: str) -> None:
     assert read(out.getvalue()).paragraphs[0].text == clean(text)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=40, deadline=None)  # each example writes and reads a document
 @given(st.text(), st.booleans(), st.booleans())
 def test_the_writers_own_paragraphs_and_cells_read_back_as_written(
     text: str, bold: bool, italic: bool
