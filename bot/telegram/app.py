@@ -40,6 +40,7 @@ from bot import render_pool
 from bot.alerts import error_handler
 from bot.config import Settings
 from bot.logging_setup import setup_logging
+from bot.telegram.bounded import BoundedApplication
 from bot.telegram.contract import register_contract
 from bot.telegram.group import register_group_handlers, register_group_help
 from bot.telegram.handlers import PrivateChat
@@ -78,6 +79,7 @@ def build_application(
     )
     builder = (
         ApplicationBuilder()
+        .application_class(BoundedApplication)  # no per-chat memory for a persistence
         .token(settings.token)
         .concurrent_updates(True)
         .defaults(defaults)
