@@ -11,6 +11,7 @@ from telegram import Update
 from telegram.ext import ApplicationBuilder, DictPersistence
 
 from bot.telegram.bounded import BoundedApplication
+from bot.telegram.group import EDITED_SECONDS, SHOWN_SECONDS, GroupChecks, Recently
 from tests.fakes.harness import Harness
 from tests.fakes.inprocess import TOKEN, FakeRequest
 
@@ -48,3 +49,38 @@ def test_with_a_persistence_the_application_still_notes_what_to_save() -> None:
     app._mark_for_persistence_update(update=update)
     assert app._chat_ids_to_be_updated_in_persistence == {5}
     assert app._user_ids_to_be_updated_in_persistence == {5}
+
+
+def test_boards_quiet_for_an_hour_leave_nothing_behind(tg: Harness) -> None:
+    checks: GroupChecks = tg.app.bot_data["group_checks"]
+    now = [1000.0]
+    checks.refresher.clock = lambda: now[0]
+    for chat in PEOPLE:
+        key = f"tg-group--{chat}"
+        checks.remember_shown(key, 7, f"Bord van chat {chat}")
+        checks.refresher.mark_edited(key)
+    assert len(checks.shown) == len(PEOPLE)
+    assert checks.shows("tg-group--100", 7, "Bord van chat 100")
+    assert not checks.shows("tg-group--100", 7, "Bord van chat 100, met een stem erbij")
+    assert not checks.shows("tg-group--100", 8, "Bord van chat 100")
+
+    now[0] += SHOWN_SECONDS + 1
+    assert not checks.shows("tg-group--100", 7, "Bord van chat 100")  # an edit is made again
+    checks.remember_shown("tg-group--1", 9, "Een nieuw bord")  # someone somewhere votes
+    checks.refresher.mark_edited("tg-group--1")
+    assert len(checks.shown) == 1
+    assert len(checks.refresher.edited) == 1
+
+
+def test_the_time_of_a_boards_last_edit_is_kept_only_while_it_matters() -> None:
+    now = [0.0]
+    edited: Recently[float] = Recently(EDITED_SECONDS, lambda: now[0])
+    for chat in PEOPLE:
+        edited.put(chat, now[0])
+        now[0] += 1
+    assert len(edited) == len(PEOPLE)  # all within the last minute
+    assert edited.get(PEOPLE[-1]) == now[0] - 1
+    now[0] += EDITED_SECONDS
+    assert edited.get(PEOPLE[-1]) is None
+    edited.put("new", now[0])
+    assert len(edited) == 1
