@@ -7,10 +7,13 @@ bench/memory.py's).
 
 from __future__ import annotations
 
+import ctypes
+
+import pytest
 from telegram import Update
 from telegram.ext import ApplicationBuilder, DictPersistence
 
-from bot.telegram.bounded import BoundedApplication
+from bot.telegram.bounded import BoundedApplication, tune_malloc
 from bot.telegram.group import EDITED_SECONDS, SHOWN_SECONDS, GroupChecks, Recently
 from tests.fakes.harness import Harness
 from tests.fakes.inprocess import TOKEN, FakeRequest
@@ -84,3 +87,33 @@ def test_the_time_of_a_boards_last_edit_is_kept_only_while_it_matters() -> None:
     assert edited.get(PEOPLE[-1]) is None
     edited.put("new", now[0])
     assert len(edited) == 1
+
+
+FIELDS = "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost"
+
+
+class MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in FIELDS.split()]
+
+
+def mallinfo() -> MallInfo2:
+    """glibc's allocator statistics: `hblkhd` is what it holds in separate mappings, `fordblks`
+    what is free inside its heaps."""
+    call = ctypes.CDLL(None).mallinfo2
+    call.restype = MallInfo2
+    info: MallInfo2 = call()
+    return info
+
+
+@pytest.mark.skipif(not hasattr(ctypes.CDLL(None), "mallinfo2"), reason="glibc 2.33 or later")
+def test_a_large_block_gets_its_own_mapping_even_after_a_larger_one_was_freed() -> None:
+    """glibc's default raises its mmap threshold to every large block freed, after which such
+    blocks are carved from the heap and leave holes there (resident memory that grew hour after
+    hour in bench/memory.py); `tune_malloc` fixes the threshold."""
+    assert tune_malloc()
+    size = mallinfo().fordblks + (1 << 20)  # more than any free space in the heap can serve
+    larger = bytearray(2 * size)
+    del larger  # with the default, the threshold is now at least twice `size`
+    before = mallinfo().hblkhd
+    block = bytearray(size)
+    assert mallinfo().hblkhd >= before + len(block)
