@@ -40,6 +40,7 @@ from bot import render_pool
 from bot.alerts import error_handler
 from bot.config import Settings
 from bot.logging_setup import setup_logging
+from bot.telegram.bounded import BoundedApplication, tune_malloc
 from bot.telegram.contract import register_contract
 from bot.telegram.group import register_group_handlers, register_group_help
 from bot.telegram.handlers import PrivateChat
@@ -78,6 +79,7 @@ def build_application(
     )
     builder = (
         ApplicationBuilder()
+        .application_class(BoundedApplication)  # no per-chat memory for a persistence
         .token(settings.token)
         .concurrent_updates(True)
         .defaults(defaults)
@@ -165,6 +167,7 @@ async def register_commands(app: App, texts: Texts) -> None:
 def run_bot(settings: Settings) -> int:
     """Long polling by default; a webhook server when a webhook address is configured."""
     setup_logging(settings.log_level, settings.token, secrets=(settings.webhook_secret,))
+    tune_malloc()  # resident memory stays flat over the hours (bot/telegram/bounded.py)
     store = open_store(settings.data_dir, StorageProblem)
     app = build_application(settings, store)
     log.info("Inkoopkompas start (gegevens in %s)", settings.data_dir)

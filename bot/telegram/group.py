@@ -22,13 +22,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import math
 import re
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Coroutine, Hashable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 from telegram import (
     CallbackQuery,
@@ -85,7 +87,12 @@ ADMIN_STATUSES = frozenset({ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWN
 WIPE = "w"
 DEEP_LINK = re.compile(r"tc_(-?\d{1,20})_([0-9a-f]{6})")
 TEAM_COMMANDS = frozenset({"ambitiecheck", "uitslag", "download", "verwijder"})
-REMEMBERED = 1000
+EDITED_SECONDS = 60.0
+"""How long the time of a board's last edit is kept: far beyond the longest interval."""
+SHOWN_SECONDS = 3600.0
+"""How long what a board shows is kept, to skip an edit that would change nothing. After that
+an edit is simply made again (Telegram answers "not modified" if it was the same)."""
+V = TypeVar("V")
 
 Spawn = Callable[[Coroutine[Any, Any, None]], Any]
 
@@ -205,6 +212,11 @@ def choice_markup(
     return InlineKeyboardMarkup(rows)
 
 
+def digest(text: str) -> bytes:
+    """A board's text in 16 bytes: enough to tell whether an edit would change it."""
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
+
+
 def key_for_chat(chat_id: int) -> str:
     """A private chat's quick scan is its person's own; a group's checks belong to the group."""
     return scan_key(chat_id) if chat_id > 0 else f"tg-group-{chat_id}"
@@ -229,6 +241,42 @@ def thread_of(message: Message | None) -> int | None:
 
 # ---------------------------------------------------------------------------------------------
 # Throttled board edits
+
+
+class Recently(Generic[V]):
+    """Values by key, each forgotten `seconds` after it was last put.
+
+    Every put drops the expired entries, oldest first, so what is kept follows the chats active
+    in the last `seconds`, not every chat the process has met (performance target 7: nothing kept
+    for chats gone quiet). Only the event loop uses it, so it needs no lock.
+    """
+
+    def __init__(self, seconds: float, clock: Callable[[], float]) -> None:
+        self.seconds = seconds
+        self.clock = clock
+        self._items: OrderedDict[Hashable, tuple[float, V]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get(self, key: Hashable) -> V | None:
+        item = self._items.get(key)
+        if item is None or self.clock() - item[0] > self.seconds:
+            return None
+        return item[1]
+
+    def put(self, key: Hashable, value: V) -> None:
+        now = self.clock()
+        self._items[key] = (now, value)
+        self._items.move_to_end(key)
+        while self._items:
+            oldest, (at, _) = next(iter(self._items.items()))
+            if now - at <= self.seconds:
+                break
+            del self._items[oldest]
+
+    def pop(self, key: Hashable) -> None:
+        self._items.pop(key, None)
 
 
 async def nap(seconds: float, wake: asyncio.Event) -> None:
@@ -256,7 +304,8 @@ class BoardRefresher:
         self._dirty: dict[str, Callable[[], Awaitable[None]]] = {}
         self._tasks: set[str] = set()
         self._wake: dict[str, asyncio.Event] = {}
-        self._last: dict[str, float] = {}
+        self.edited: Recently[float] = Recently(EDITED_SECONDS, lambda: self.clock())
+        """When each board was last edited, for the boards edited in the last minute."""
 
     def pending(self, key: str) -> bool:
         return key in self._tasks
@@ -283,15 +332,13 @@ class BoardRefresher:
             wake.set()
 
     def mark_edited(self, key: str) -> None:
-        now = self.clock()
-        if len(self._last) > REMEMBERED:  # chats quiet for a minute need no memory
-            self._last = {k: v for k, v in self._last.items() if now - v < 60}
-        self._last[key] = now
+        self.edited.put(key, self.clock())
 
     async def _run(self, key: str, interval: float) -> None:
         try:
             while key in self._dirty:
-                wait = self._last.get(key, -math.inf) + interval - self.clock()
+                last = self.edited.get(key)
+                wait = (-math.inf if last is None else last) + interval - self.clock()
                 if wait > 0:
                     self._wake[key] = asyncio.Event()
                     await self.sleep(wait, self._wake[key])
@@ -357,15 +404,20 @@ class GroupChecks:
         self.t = texts or team_texts()
         self.refresher = refresher or BoardRefresher()
         self.edit_locks = [asyncio.Lock() for _ in range(64)]
-        self.shown: dict[str, tuple[int, str]] = {}
+        self.shown: Recently[tuple[int, bytes]] = Recently(
+            SHOWN_SECONDS, lambda: self.refresher.clock()
+        )
+        """What each board shows (its message and a digest of its text), to skip edits."""
 
     def edit_lock(self, key: str) -> asyncio.Lock:
         return self.edit_locks[hash(key) % len(self.edit_locks)]
 
     def remember_shown(self, key: str, message_id: int, text: str) -> None:
-        if len(self.shown) > REMEMBERED:
-            self.shown.clear()
-        self.shown[key] = (message_id, text)
+        self.shown.put(key, (message_id, digest(text)))
+
+    def shows(self, key: str, message_id: int, text: str) -> bool:
+        """Whether the board's last edit already shows `text` on `message_id`."""
+        return self.shown.get(key) == (message_id, digest(text))
 
     async def note_loop(self, update: Update, context: Context) -> None:
         """Remember the bot's event loop, so a deletion in a worker thread can redraw boards."""
@@ -563,11 +615,10 @@ class GroupChecks:
                 return
             sender = Sender(self.app.bot)
             text, markup = board_text(check, self.t), board_markup(check, self.t)
-            shown = (check.board_message_id, text)
-            if self.shown.get(key) == shown:
+            if self.shows(key, check.board_message_id, text):
                 return  # the last edit already shows this; don't spend an edit
             if await sender.edit(check.chat_id, check.board_message_id, text, markup):
-                self.remember_shown(key, *shown)
+                self.remember_shown(key, check.board_message_id, text)
                 return
             if not check.closed:
                 await self.post_board(sender, check)
@@ -752,7 +803,7 @@ class GroupChecks:
         board: TeamCheck | None = None
         if confirmed:
             self.refresher.forget(key)
-            self.shown.pop(key, None)
+            self.shown.pop(key)
             board = await self.run(self.flow.wipe, key)
         message = query.message
         done = self.t.html("message.wiped" if confirmed else "message.kept")
@@ -801,7 +852,7 @@ class GroupChecks:
             return
         old_key, new_key = key_for_chat(old), key_for_chat(new)
         self.refresher.forget(old_key)
-        self.shown.pop(old_key, None)
+        self.shown.pop(old_key)
         check = await self.run(self.flow.migrate, old_key, new_key, new)
         if check is None:
             return

@@ -1,0 +1,119 @@
+"""Bounded memory (performance target 7): nothing is kept for people and chats gone quiet.
+
+Each test plays many distinct chats, lets the simulated clock pass the idle limit where there is
+one, and counts what a structure still holds: sizes, not timings or resident memory (those are
+bench/memory.py's).
+"""
+
+from __future__ import annotations
+
+import ctypes
+
+import pytest
+from telegram import Update
+from telegram.ext import ApplicationBuilder, DictPersistence
+
+from bot.telegram.bounded import BoundedApplication, tune_malloc
+from bot.telegram.group import EDITED_SECONDS, SHOWN_SECONDS, GroupChecks, Recently
+from tests.fakes.harness import Harness
+from tests.fakes.inprocess import TOKEN, FakeRequest
+
+PEOPLE = range(100, 130)
+
+
+async def test_the_application_keeps_no_id_of_the_chats_it_served(tg: Harness) -> None:
+    app = tg.app
+    for user in PEOPLE:
+        await tg.send("/start", user=user)
+        await tg.send("Schoonmaak kantoren", user=user)
+    keyboard = tg.request.last_keyboard(PEOPLE[0])
+    assert keyboard is not None
+    await tg.press(keyboard.buttons[0][1], on=keyboard, user=PEOPLE[0])
+    # PTB notes every chat and user for a persistence; without one nobody ever empties the notes.
+    assert not app._chat_ids_to_be_updated_in_persistence
+    assert not app._user_ids_to_be_updated_in_persistence
+    assert len(app.chat_data) == 0
+    assert len(app.user_data) == 0
+
+
+def test_with_a_persistence_the_application_still_notes_what_to_save() -> None:
+    """The note is only skipped when there is nothing to write it to."""
+    app = (
+        ApplicationBuilder()
+        .application_class(BoundedApplication)
+        .token(TOKEN)
+        .request(FakeRequest())
+        .persistence(DictPersistence())
+        .build()
+    )
+    person = {"id": 5, "is_bot": False, "first_name": "Inkoper"}
+    message = {"message_id": 1, "date": 0, "chat": {"id": 5, "type": "private"}, "from": person}
+    update = Update.de_json({"update_id": 1, "message": {**message, "text": "hallo"}}, app.bot)
+    app._mark_for_persistence_update(update=update)
+    assert app._chat_ids_to_be_updated_in_persistence == {5}
+    assert app._user_ids_to_be_updated_in_persistence == {5}
+
+
+def test_boards_quiet_for_an_hour_leave_nothing_behind(tg: Harness) -> None:
+    checks: GroupChecks = tg.app.bot_data["group_checks"]
+    now = [1000.0]
+    checks.refresher.clock = lambda: now[0]
+    for chat in PEOPLE:
+        key = f"tg-group--{chat}"
+        checks.remember_shown(key, 7, f"Bord van chat {chat}")
+        checks.refresher.mark_edited(key)
+    assert len(checks.shown) == len(PEOPLE)
+    assert checks.shows("tg-group--100", 7, "Bord van chat 100")
+    assert not checks.shows("tg-group--100", 7, "Bord van chat 100, met een stem erbij")
+    assert not checks.shows("tg-group--100", 8, "Bord van chat 100")
+
+    now[0] += SHOWN_SECONDS + 1
+    assert not checks.shows("tg-group--100", 7, "Bord van chat 100")  # an edit is made again
+    checks.remember_shown("tg-group--1", 9, "Een nieuw bord")  # someone somewhere votes
+    checks.refresher.mark_edited("tg-group--1")
+    assert len(checks.shown) == 1
+    assert len(checks.refresher.edited) == 1
+
+
+def test_the_time_of_a_boards_last_edit_is_kept_only_while_it_matters() -> None:
+    now = [0.0]
+    edited: Recently[float] = Recently(EDITED_SECONDS, lambda: now[0])
+    for chat in PEOPLE:
+        edited.put(chat, now[0])
+        now[0] += 1
+    assert len(edited) == len(PEOPLE)  # all within the last minute
+    assert edited.get(PEOPLE[-1]) == now[0] - 1
+    now[0] += EDITED_SECONDS
+    assert edited.get(PEOPLE[-1]) is None
+    edited.put("new", now[0])
+    assert len(edited) == 1
+
+
+FIELDS = "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost"
+
+
+class MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in FIELDS.split()]
+
+
+def mallinfo() -> MallInfo2:
+    """glibc's allocator statistics: `hblkhd` is what it holds in separate mappings, `fordblks`
+    what is free inside its heaps."""
+    call = ctypes.CDLL(None).mallinfo2
+    call.restype = MallInfo2
+    info: MallInfo2 = call()
+    return info
+
+
+@pytest.mark.skipif(not hasattr(ctypes.CDLL(None), "mallinfo2"), reason="glibc 2.33 or later")
+def test_a_large_block_gets_its_own_mapping_even_after_a_larger_one_was_freed() -> None:
+    """glibc's default raises its mmap threshold to every large block freed, after which such
+    blocks are carved from the heap and leave holes there (resident memory that grew hour after
+    hour in bench/memory.py); `tune_malloc` fixes the threshold."""
+    assert tune_malloc()
+    size = mallinfo().fordblks + (1 << 20)  # more than any free space in the heap can serve
+    larger = bytearray(2 * size)
+    del larger  # with the default, the threshold is now at least twice `size`
+    before = mallinfo().hblkhd
+    block = bytearray(size)
+    assert mallinfo().hblkhd >= before + len(block)
