@@ -95,6 +95,21 @@ def run_crash(kills: int) -> dict[str, Any]:
     return report
 
 
+def storage_scale(tenders: int) -> Any:
+    """bench/storage_scale.py is a script of its own (it runs an older storage beside this one)."""
+    result = subprocess.run(
+        [sys.executable, str(HERE / "storage_scale.py"), "--tenders", str(tenders), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
+        cwd=HERE.parent,
+    )
+    if result.returncode != 0:
+        return {"error": result.stderr[-3000:]}
+    return json.loads(result.stdout)
+
+
 def isolated_env(module: str, env: dict[str, str], *args: str) -> Any:
     """`isolated`, with extra environment variables (for example the number of workers)."""
     saved = {k: os.environ.get(k) for k in env}
@@ -145,6 +160,41 @@ def target_rows(results: dict[str, Any]) -> list[tuple[str, ...]]:
                 verdict(paced["latency"]["p95_ms"] < 100),
             )
         )
+    scale = results.get("storage_scale")
+    if scale and "ratios" in scale:
+        ack, old = scale["ack"]["current"], scale["ack"]["baseline"]
+        menus = scale["menus_current"]
+        build = scale["build"]
+        rows += [
+            (
+                "12.3",
+                "acknowledgement (durable) with 100 buyers answering at once",
+                "p95 ≤ 10 ms",
+                f"p95 {ack['p95_ms']} ms, p50 {ack['p50_ms']} ms, {ack['answers_per_s']} answers/s "
+                f"(baseline {scale['baseline']}: p95 {old['p95_ms']} ms, "
+                f"{old['answers_per_s']} answers/s)",
+                verdict(ack["p95_ms"] <= 10),
+            ),
+            (
+                "12.4",
+                f"start-up, {scale['tenders']:,} vs 10 stored tenders",
+                "≤ 1.5 ×",
+                f"{scale['ratios']['startup_100k_over_10']} × "
+                f"({scale['startup_big']['current']['ms']} vs "
+                f"{scale['startup_small']['current']['ms']} ms); built through the storage API "
+                f"in {build['seconds']} s, {build['total_seconds']} s with its checkpoint",
+                verdict(scale["ratios"]["startup_100k_over_10"] <= 1.5),
+            ),
+            (
+                "12.5",
+                "/hervat and /verwijder for a person with 10,000 tenders",
+                "p95 ≤ 50 ms",
+                f"/hervat p95 {menus['hervat_p95_ms']} ms, /verwijder {menus['verwijder_p95_ms']} "
+                f"ms, next page {menus['page_p95_ms']} ms (10 tenders: "
+                f"{scale['menus_10_tenders']['hervat_p95_ms']} ms)",
+                verdict(max(menus["hervat_p95_ms"], menus["verwijder_p95_ms"]) <= 50),
+            ),
+        ]
     ops = results.get("message_ops")
     if ops:
         rows.append(
@@ -397,6 +447,8 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {"machine": machine()}
     print("over HTTP, bot and echo bot side by side ...", flush=True)
     results["http"] = isolated("http_bot", "--buyers", "6" if quick else "30")
+    print("storage at scale ...", flush=True)
+    results["storage_scale"] = storage_scale(10_000 if quick else 100_000)
     print("message operations per answer ...", flush=True)
     results["message_ops"] = isolated("message_ops")
     print("simultaneous documents ...", flush=True)
