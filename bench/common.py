@@ -123,7 +123,9 @@ def populated_dir(count: int) -> Path:
 
 async def real_app(data: Path) -> tuple[Application[Any, Any, Any, Any, Any, Any], OfflineRequest]:
     request = OfflineRequest(checks=False)  # the fake's HTML checks are not the bot's cost
-    app = build_application(Settings(data_dir=data, token=TOKEN), Store(data), request=request)
+    # No overall rate limiter, like the echo bot: the bot's own cost, not Telegram's 30 a second.
+    settings = Settings(data_dir=data, token=TOKEN, max_rate=0)
+    app = build_application(settings, Store(data), request=request)
     await app.initialize()
     return app, request
 
