@@ -367,6 +367,27 @@ def test_overview_groups_answers_by_step(typed: Driver) -> None:
     assert "<b>vet</b>" not in raw
 
 
+def test_overview_pages_cut_between_questions_never_inside_one(tapped: Driver) -> None:
+    tapped.say("/start")
+    tapped.say("Paginatest")
+    tapped.complete()
+    conv = tapped.conversation
+    session = conv.load(tapped.user)
+    args = (conv.slots(session), session.answers, session.skipped)
+    whole = conv.prompter.overview(*args)
+    pages = conv.prompter.overview_pages(*args, size=400)
+    assert len(pages) > 5
+    for page in pages:
+        rows = page.count("\n· ")
+        assert rows >= 1, page  # a page never starts inside a question
+        assert len(plain(page)) <= 400 or rows == 1, page
+    # every question appears once, on some page, in the same order as the whole overview
+    questions = [line for line in plain(whole).splitlines() if line.startswith("· ")]
+    paged = [line for p in pages for line in plain(p).splitlines() if line.startswith("· ")]
+    assert paged == questions
+    assert any("(vervolg)" in p for p in pages)
+
+
 def test_help_explains_the_question_and_lists_commands(typed: Driver, spec: FlowSpec) -> None:
     typed.reach("categorie")
     typed.say("/help")
