@@ -227,6 +227,25 @@ def target_rows(results: dict[str, Any]) -> list[tuple[str, ...]]:
                 verdict(worst <= 3000),
             )
         )
+    mem = results.get("memory")
+    if mem and "traced" in mem:
+        traced, kept = mem["traced"], mem["rss_bytes_per_buyer"]
+        defaults = mem["glibc_defaults"]["rss_bytes_per_buyer"]
+        rows.append(
+            (
+                "12.7",
+                "memory per buyer active in the last hour, and what stays of buyers gone quiet "
+                "(the slope over an hour's last buyers; bench/memory.py)",
+                "≤ 10 KB; ~0",
+                f"{traced['slope']:,} B traced per active buyer ({traced['mb'][1]} → "
+                f"{traced['mb'][2]} MB for {traced['slope_buyers']:,} more), {kept['slope']:,} B "
+                f"resident; gone quiet: {traced['quiet']:,} B traced, {kept['kept_per_quiet_buyer']:,}"
+                f" B resident per buyer (three hours {' → '.join(map(str, mem['rss_hours_mb']))} "
+                f"MB; with glibc's defaults {defaults['kept_per_quiet_buyer']:,} B, "
+                f"{' → '.join(map(str, mem['glibc_defaults']['rss_hours_mb']))} MB)",
+                verdict(mem["met"] and mem["rss_flat"]),
+            )
+        )
     return rows
 
 

@@ -89,6 +89,21 @@ def test_the_time_of_a_boards_last_edit_is_kept_only_while_it_matters() -> None:
     assert len(edited) == 1
 
 
+async def test_the_benchmarks_fake_telegram_forgets_the_chats_it_is_told_to(tg: Harness) -> None:
+    """bench/memory.py counts only the bot's memory because the fake forgets played buyers."""
+    await tg.send("/start", user=201)
+    await tg.send("/start", user=202)
+    assert tg.fake.messages(201)
+    assert tg.fake.messages(202)
+    tg.fake.forget_chats([201])
+    assert tg.fake.messages(201) == []
+    assert tg.fake.messages(202)
+    assert tg.fake.calls == []
+    assert tg.fake.updates_sent == []
+    await tg.send("Schoonmaak", user=202)  # the other chat goes on as before
+    assert tg.request.problems == []
+
+
 FIELDS = "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost"
 
 

@@ -824,6 +824,24 @@ class FakeBotApi:
             body = {k: v for k, v in update.items() if k != "update_id"}
             return self._push_update(body, update.get("update_id"))
 
+    def forget_chats(self, chat_ids: Iterable[int]) -> None:
+        """Drop what the fake keeps about these chats (messages, their users, button presses)
+        and its record of calls and updates so far. For long benchmarks: the fake's memory of
+        every buyer it ever played must not be counted as the bot's (see bench/memory.py)."""
+        gone = set(chat_ids)
+        with self._cond:
+            for chat_id in gone:
+                self._messages.pop(chat_id, None)
+                self._next_message_id.pop(chat_id, None)
+                self._chats.pop(chat_id, None)
+                self._users.pop(chat_id, None)
+            for query_id, (chat_id, _message, _user) in list(self._callbacks.items()):
+                if chat_id in gone:
+                    del self._callbacks[query_id]
+                    self._answers.pop(query_id, None)
+            self._calls.clear()
+            self._sent_updates.clear()
+
     # ---------------------------------------------------------------- inspection
 
     @property
