@@ -59,16 +59,21 @@ def verdict(ok: bool) -> str:
     return "✅ gehaald" if ok else "❌ niet gehaald"
 
 
-def isolated(module: str, *args: str) -> Any:
-    """One benchmark in a fresh interpreter, so imports and caches of another cannot skew it."""
-    result = subprocess.run(
-        [sys.executable, "-m", f"bench.{module}", *args],
+def _python(*args: str) -> subprocess.CompletedProcess[str]:
+    """A fresh interpreter in the repository, so imports and caches of another run cannot skew it."""
+    return subprocess.run(
+        [sys.executable, *args],
         capture_output=True,
         text=True,
         timeout=1800,
         check=False,
         cwd=HERE.parent,
     )
+
+
+def isolated(module: str, *args: str) -> Any:
+    """One benchmark in a fresh interpreter; a failure stops the run."""
+    result = _python("-m", f"bench.{module}", *args)
     if result.returncode != 0:
         raise SystemExit(f"bench.{module} mislukte:\n{result.stderr[-3000:]}")
     return json.loads(result.stdout)
@@ -96,15 +101,9 @@ def run_crash(kills: int) -> dict[str, Any]:
 
 
 def storage_scale(tenders: int) -> Any:
-    """bench/storage_scale.py is a script of its own (it runs an older storage beside this one)."""
-    result = subprocess.run(
-        [sys.executable, str(HERE / "storage_scale.py"), "--tenders", str(tenders), "--json"],
-        capture_output=True,
-        text=True,
-        timeout=1800,
-        check=False,
-        cwd=HERE.parent,
-    )
+    """bench/storage_scale.py is a script of its own (it runs an older storage beside this one);
+    its failure is reported in the results rather than stopping the other benchmarks."""
+    result = _python(str(HERE / "storage_scale.py"), "--tenders", str(tenders), "--json")
     if result.returncode != 0:
         return {"error": result.stderr[-3000:]}
     return json.loads(result.stdout)
