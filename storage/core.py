@@ -117,6 +117,11 @@ class Core:
             self.dirlock.release()
             raise
 
+    def forget_quiet(self) -> None:
+        """Let go of what was read for people quiet longer than ``CACHE_SECONDS``."""
+        for recent in (self.cache, self.indexes, self.orders):
+            recent.trim()
+
     # reading and writing; callers hold ``self.locks(owner(rel))``
 
     def read(self, rel: str) -> Content | None:

@@ -26,7 +26,6 @@ never blocks their others, nor deleting everything.
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import secrets
@@ -120,6 +119,11 @@ class Store:
     def flush(self) -> None:
         """Bring every JSON file up to date now (saves are durable without this)."""
         self._core.checkpoint()
+
+    def forget_quiet(self) -> None:
+        """Drop what memory holds for people who went quiet; a long-running bot calls this
+        now and then, so a process nobody talks to any more keeps nothing of anyone either."""
+        self._core.forget_quiet()
 
     def forget(self, user_key: str) -> None:
         """Drop what memory holds of a person, for a tool that has just replaced their files
@@ -538,14 +542,6 @@ class Store:
 
 
 def _user_rel(user_key: str) -> str:
-    if type(user_key) is str:
-        return _user_rel_of(user_key)
-    return f"{USERS_DIR}/{safe_key(user_key)}"  # refused there, with the usual message
-
-
-@functools.lru_cache(maxsize=4096)
-def _user_rel_of(user_key: str) -> str:
-    """Cached: every read and save of a person needs it, a few times (a hash for odd keys)."""
     return f"{USERS_DIR}/{safe_key(user_key)}"
 
 

@@ -8,13 +8,23 @@ bench/memory.py's).
 from __future__ import annotations
 
 import ctypes
+import gc
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
 from telegram import Update
 from telegram.ext import ApplicationBuilder, DictPersistence
 
 from bot.telegram.bounded import BoundedApplication, tune_malloc
-from bot.telegram.group import EDITED_SECONDS, SHOWN_SECONDS, GroupChecks, Recently
+from bot.telegram.group import EDITED_SECONDS, SHOWN_SECONDS, GroupChecks
+from bot.telegram.handlers import PrivateChat
+from bot.telegram.window import IDLE_SECONDS
+from storage import Store
+from storage.cache import Recent
+from storage.core import CACHE_SECONDS
 from tests.fakes.harness import Harness
 from tests.fakes.inprocess import TOKEN, FakeRequest
 
@@ -77,7 +87,7 @@ def test_boards_quiet_for_an_hour_leave_nothing_behind(tg: Harness) -> None:
 
 def test_the_time_of_a_boards_last_edit_is_kept_only_while_it_matters() -> None:
     now = [0.0]
-    edited: Recently[float] = Recently(EDITED_SECONDS, lambda: now[0])
+    edited: Recent[float] = Recent(None, EDITED_SECONDS, lambda: now[0], touch=False)
     for chat in PEOPLE:
         edited.put(chat, now[0])
         now[0] += 1
@@ -102,6 +112,125 @@ async def test_the_benchmarks_fake_telegram_forgets_the_chats_it_is_told_to(tg: 
     assert tg.fake.updates_sent == []
     await tg.send("Schoonmaak", user=202)  # the other chat goes on as before
     assert tg.request.problems == []
+
+
+class Clock:
+    """Monotonic time that a test moves on."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def clock_the_store(store: Store, clock: Clock) -> None:
+    for value in vars(store._core).values():
+        if isinstance(value, Recent):
+            value._clock = clock
+
+
+def traced_growth(warm_up: Callable[[], Any], play: Callable[[], Any], *where: str) -> int:
+    """Bytes allocated in files matching `where` still held after `play` than before it: traced
+    from before `warm_up`, so that a table that grew there and moves during `play` is not
+    counted whole, and only in those files, so that whatever else this process runs (another
+    test's thread) does not count."""
+    only = [tracemalloc.Filter(True, pattern) for pattern in where]
+    gc.collect()
+    tracemalloc.start()
+    try:
+        warm_up()
+        gc.collect()
+        before = tracemalloc.take_snapshot().filter_traces(only)
+        play()
+        gc.collect()
+        after = tracemalloc.take_snapshot().filter_traces(only)
+    finally:
+        tracemalloc.stop()
+    return sum(stat.size_diff for stat in after.compare_to(before, "filename"))
+
+
+def test_the_store_keeps_nothing_of_people_gone_quiet(tmp_path: Path) -> None:
+    """Two rounds of people, each followed by a quiet spell: the first grows the tables (a dict
+    keeps its size once emptied, Python's table of interned names too), so what the second
+    leaves is what a person costs once gone."""
+    store = Store(tmp_path)
+    clock = Clock()
+    clock_the_store(store, clock)
+    people = 600
+
+    def play(first: int) -> None:
+        for person in range(first, first + people):
+            key = f"tg-{person}"
+            tender = store.create_tender(key, {"name": "Schoonmaak"})
+            tender.answers["organisatie"] = f"Gemeente {person}"
+            store.save_tender(key, tender)
+            store.save_user(key, {"active": tender.id})
+            assert store.get_tender(key, tender.id) is not None
+        store.flush()
+        clock.now += CACHE_SECONDS + 1
+        store.forget_quiet()  # nobody came by since: the timer's call
+
+    growth = traced_growth(lambda: play(10_000), lambda: play(20_000), "*/storage/*", __file__)
+    assert growth < people * 16, f"{growth / people:.0f} bytes kept per person gone quiet"
+    store.close()
+
+
+async def test_a_bot_nobody_talks_to_any_more_lets_go_of_every_chat(tg: Harness) -> None:
+    chat: PrivateChat = tg.app.bot_data["private_chat"]
+    checks: GroupChecks = tg.app.bot_data["group_checks"]
+    clock = Clock()
+    chat.windows.clock = clock
+    checks.refresher.clock = clock
+    clock_the_store(tg.store, clock)
+    for user in PEOPLE:
+        await tg.send("/start", user=user)
+        await tg.send("Schoonmaak kantoren", user=user)
+    checks.remember_shown("tg-group--5", 7, "Een bord")
+    tg.store.flush()
+    assert len(chat.windows) == len(PEOPLE)
+    assert len(tg.store._core.cache) > 0
+
+    assert tg.app.job_queue is not None
+    (job,) = tg.app.job_queue.get_jobs_by_name("forget_quiet")
+    await job.callback(None)
+    assert len(chat.windows) == len(PEOPLE), "people active a moment ago are kept"
+
+    clock.now += max(IDLE_SECONDS, CACHE_SECONDS, SHOWN_SECONDS) + 1
+    await job.callback(None)
+    assert len(chat.windows) == 0
+    assert len(checks.shown) == 0
+    core = tg.store._core
+    assert (len(core.cache), len(core.indexes), len(core.orders)) == (0, 0, 0)
+
+    await tg.send("/start", user=PEOPLE[0])  # and whoever comes back goes on where they were
+    assert tg.answers(PEOPLE[0]) != {}
+
+
+async def test_a_chat_keeps_little_more_than_its_live_message_id(tg: Harness) -> None:
+    """The live message's text is what a chat would cost most; only a digest of it is kept."""
+    for user in PEOPLE:  # first-use growth (templates, PTB's caches) is not a chat's
+        await tg.send("/start", user=user)
+    chat: PrivateChat = tg.app.bot_data["private_chat"]
+    people = range(1000, 1100)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.take_snapshot()
+        for user in people:
+            await tg.send("/start", user=user)
+        tg.fake.forget_chats(list(people))
+        gc.collect()
+        after = tracemalloc.take_snapshot()
+    finally:
+        tracemalloc.stop()
+    kept = sum(
+        stat.size_diff
+        for stat in after.compare_to(before, "filename")
+        if "bot/telegram/" in stat.traceback[0].filename.replace("\\", "/")
+    )
+    assert len(chat.windows) == len(PEOPLE) + len(people)
+    assert kept / len(people) < 400, f"{kept / len(people):.0f} bytes per active chat"
 
 
 FIELDS = "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost"

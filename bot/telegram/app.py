@@ -12,6 +12,7 @@ import asyncio
 import logging
 import secrets
 import sys
+from collections.abc import Callable, Coroutine
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -29,6 +30,7 @@ from telegram.ext import (
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
+    ContextTypes,
     Defaults,
     MessageHandler,
     TypeHandler,
@@ -42,7 +44,7 @@ from bot.config import Settings
 from bot.logging_setup import setup_logging
 from bot.telegram.bounded import BoundedApplication, tune_malloc
 from bot.telegram.contract import register_contract
-from bot.telegram.group import register_group_handlers, register_group_help
+from bot.telegram.group import GroupChecks, register_group_handlers, register_group_help
 from bot.telegram.handlers import PrivateChat
 from bot.wiring import StorageProblem, open_store
 from flows.engine import Conversation
@@ -57,6 +59,8 @@ POOL_SIZE = 16
 """Connections for Bot API calls: enough for the buyers answered at once, small enough that PTB's
 pool bookkeeping stays cheap (its default of 256 cost a noticeable share of every request)."""
 START_ATTEMPTS = 5
+FORGET_EVERY = 300.0
+"""How often the memory of chats and people gone quiet is let go of, when nothing else does it."""
 
 
 def file_url(base_url: str) -> str:
@@ -119,7 +123,28 @@ def build_application(
     app.add_handler(CallbackQueryHandler(chat.on_callback))
     app.add_error_handler(chat.on_error)
     app.add_error_handler(error_handler(settings.operator_chat, settings.token))  # bot/alerts.py
+    if app.job_queue is not None:
+        app.job_queue.run_repeating(
+            forgetting(chat, checks, store),
+            interval=FORGET_EVERY,
+            first=FORGET_EVERY,
+            name="forget_quiet",
+        )
     return app
+
+
+def forgetting(
+    chat: PrivateChat, checks: GroupChecks, store: Store
+) -> Callable[[ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]:
+    """Nothing is kept for buyers gone quiet (performance target 7). Most of it goes when the
+    next person comes by; this job also empties a bot that nobody talks to any more."""
+
+    async def forget_quiet(_: ContextTypes.DEFAULT_TYPE) -> None:
+        chat.windows.sweep()
+        checks.forget_quiet()
+        store.forget_quiet()
+
+    return forget_quiet
 
 
 async def start_up(app: App, texts: Texts) -> None:

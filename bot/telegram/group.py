@@ -27,10 +27,9 @@ import logging
 import math
 import re
 import time
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Coroutine, Hashable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Literal
 
 from telegram import (
     CallbackQuery,
@@ -77,6 +76,7 @@ from flows.teamcheck import (
     theme_toast,
 )
 from storage import StorageError, Store
+from storage.cache import Recent
 
 log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
@@ -92,7 +92,6 @@ EDITED_SECONDS = 60.0
 SHOWN_SECONDS = 3600.0
 """How long what a board shows is kept, to skip an edit that would change nothing. After that
 an edit is simply made again (Telegram answers "not modified" if it was the same)."""
-V = TypeVar("V")
 
 Spawn = Callable[[Coroutine[Any, Any, None]], Any]
 
@@ -243,42 +242,6 @@ def thread_of(message: Message | None) -> int | None:
 # Throttled board edits
 
 
-class Recently(Generic[V]):
-    """Values by key, each forgotten `seconds` after it was last put.
-
-    Every put drops the expired entries, oldest first, so what is kept follows the chats active
-    in the last `seconds`, not every chat the process has met (performance target 7: nothing kept
-    for chats gone quiet). Only the event loop uses it, so it needs no lock.
-    """
-
-    def __init__(self, seconds: float, clock: Callable[[], float]) -> None:
-        self.seconds = seconds
-        self.clock = clock
-        self._items: OrderedDict[Hashable, tuple[float, V]] = OrderedDict()
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def get(self, key: Hashable) -> V | None:
-        item = self._items.get(key)
-        if item is None or self.clock() - item[0] > self.seconds:
-            return None
-        return item[1]
-
-    def put(self, key: Hashable, value: V) -> None:
-        now = self.clock()
-        self._items[key] = (now, value)
-        self._items.move_to_end(key)
-        while self._items:
-            oldest, (at, _) = next(iter(self._items.items()))
-            if now - at <= self.seconds:
-                break
-            del self._items[oldest]
-
-    def pop(self, key: Hashable) -> None:
-        self._items.pop(key, None)
-
-
 async def nap(seconds: float, wake: asyncio.Event) -> None:
     """Sleep, unless woken first."""
     with contextlib.suppress(TimeoutError):
@@ -304,7 +267,7 @@ class BoardRefresher:
         self._dirty: dict[str, Callable[[], Awaitable[None]]] = {}
         self._tasks: set[str] = set()
         self._wake: dict[str, asyncio.Event] = {}
-        self.edited: Recently[float] = Recently(EDITED_SECONDS, lambda: self.clock())
+        self.edited: Recent[float] = Recent(None, EDITED_SECONDS, lambda: self.clock(), touch=False)
         """When each board was last edited, for the boards edited in the last minute."""
 
     def pending(self, key: str) -> bool:
@@ -404,8 +367,8 @@ class GroupChecks:
         self.t = texts or team_texts()
         self.refresher = refresher or BoardRefresher()
         self.edit_locks = [asyncio.Lock() for _ in range(64)]
-        self.shown: Recently[tuple[int, bytes]] = Recently(
-            SHOWN_SECONDS, lambda: self.refresher.clock()
+        self.shown: Recent[tuple[int, bytes]] = Recent(
+            None, SHOWN_SECONDS, lambda: self.refresher.clock(), touch=False
         )
         """What each board shows (its message and a digest of its text), to skip edits."""
 
@@ -803,7 +766,7 @@ class GroupChecks:
         board: TeamCheck | None = None
         if confirmed:
             self.refresher.forget(key)
-            self.shown.pop(key)
+            self.shown.drop(key)
             board = await self.run(self.flow.wipe, key)
         message = query.message
         done = self.t.html("message.wiped" if confirmed else "message.kept")
@@ -852,7 +815,7 @@ class GroupChecks:
             return
         old_key, new_key = key_for_chat(old), key_for_chat(new)
         self.refresher.forget(old_key)
-        self.shown.pop(old_key)
+        self.shown.drop(old_key)
         check = await self.run(self.flow.migrate, old_key, new_key, new)
         if check is None:
             return
@@ -861,6 +824,11 @@ class GroupChecks:
         await self.post_board(sender, check)
 
     # -- deleting a person's data --------------------------------------------------------------
+
+    def forget_quiet(self) -> None:
+        """Let go of the boards nobody voted on lately (`bot.telegram.app.forget_quiet`)."""
+        self.shown.trim()
+        self.refresher.edited.trim()
 
     def forget_person(self, user_id: int) -> None:
         """Remove every team-check record naming this person: their private scan, their votes

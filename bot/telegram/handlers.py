@@ -76,10 +76,6 @@ def inline(markup: Markup | None) -> InlineKeyboardMarkup | None:
     return markup if isinstance(markup, InlineKeyboardMarkup) else None
 
 
-def _markup_key(markup: object) -> str:
-    return repr(markup.to_dict()) if hasattr(markup, "to_dict") else ""
-
-
 class LockView:
     """`locks[chat_id]`: the chat's lock, for features that must queue behind its updates (the
     contract reminders). Pruned with the chat's window."""
@@ -428,14 +424,14 @@ class View:
         w = self.window
         if w.live is None:
             return False
-        key = _markup_key(markup)
-        if text == w.text and key == w.markup:
+        if w.is_showing(text, markup):
             return True
         if len(plain(text)) > TEXT_LIMIT or not await self.sender.edit(
             self.chat_id, w.live, text, markup
         ):
             return False
-        w.text, w.markup, w.inline = text, key, markup is not None
+        w.show(text, markup)
+        w.inline = markup is not None
         return True
 
     async def _retire(self, record: str | None, *, typed: bool) -> None:
@@ -453,7 +449,9 @@ class View:
         lines = [*w.records, *([record] if record else [])]
         if lines:
             text = "\n".join(lines)
-            if text != w.text and not await self.sender.edit(self.chat_id, w.live, text, None):
+            if not w.is_showing(text) and not await self.sender.edit(
+                self.chat_id, w.live, text, None
+            ):
                 await self.sender.drop_keyboard(self.chat_id, w.live)
         elif not await self.sender.delete(self.chat_id, w.live):
             await self.sender.drop_keyboard(self.chat_id, w.live)
@@ -468,7 +466,8 @@ class View:
             await self._send(part, None)
         sent = await self._send(parts[-1], markup)
         if sent is not None and markup is not None:
-            w.live, w.text, w.markup = sent.message_id, parts[-1], _markup_key(markup)
+            w.live = sent.message_id
+            w.show(parts[-1], markup)
             w.inline = isinstance(markup, InlineKeyboardMarkup)
             w.typed = prompt.placeholder is not None
 

@@ -24,14 +24,14 @@ MAX_RECORDS = 12
 RECORDS_ROOM = 3000
 
 
-@dataclass
+@dataclass(slots=True)
 class Window:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     live: int | None = None
     """The message that carries the current question or menu, if we know it."""
-    text: str = ""
-    """What the live message shows now (HTML), so an edit that changes nothing is skipped."""
-    markup: str = ""
+    shown: int | None = None
+    """A digest of what the live message shows now (`shows`), so an edit that changes nothing is
+    skipped without keeping the text itself (it is most of what a chat would cost)."""
     inline: bool = False
     """Whether the live message has inline buttons (a typed question has a reply field instead)."""
     typed: bool = False
@@ -58,9 +58,30 @@ class Window:
     def folded(self) -> str:
         return "\n".join(self.records)
 
+    def show(self, text: str, markup: object = None) -> None:
+        self.shown = shows(text, markup)
+
+    def is_showing(self, text: str, markup: object = None) -> bool:
+        return self.shown is not None and self.shown == shows(text, markup)
+
     def forget_live(self) -> None:
-        self.live, self.text, self.markup, self.records = None, "", "", []
+        self.live, self.shown, self.records = None, None, []
         self.inline = self.typed = False
+
+
+def shows(text: str, markup: object = None) -> int:
+    """What a message shows, as one number: its HTML and its buttons (a reply field counts by its
+    placeholder). Python's own hash is enough: windows live and die with the process."""
+    return hash((text, _buttons(markup)))
+
+
+def _buttons(markup: object) -> tuple[object, ...]:
+    rows = getattr(markup, "inline_keyboard", None)
+    if rows is not None:
+        return tuple((b.text, b.callback_data, b.url) for row in rows for b in row)
+    if markup is None:
+        return ()
+    return (type(markup).__name__, getattr(markup, "input_field_placeholder", None))
 
 
 class Windows:
@@ -94,7 +115,13 @@ class Windows:
         self._windows.pop(chat_id, None)
 
     def sweep(self) -> None:
+        """Drop the chats idle for `idle` seconds. The map is built anew rather than deleted
+        from, because a dict never gives back the room of what was deleted from it."""
         cutoff = self.clock() - self.idle
-        for chat_id, window in list(self._windows.items()):
-            if window.touched < cutoff and not window.lock.locked():
-                del self._windows[chat_id]
+        windows = self._windows
+        if any(w.touched < cutoff and not w.lock.locked() for w in windows.values()):
+            self._windows = {
+                chat_id: w
+                for chat_id, w in windows.items()
+                if w.touched >= cutoff or w.lock.locked()
+            }
