@@ -3,7 +3,8 @@
 `build_application` is shared by `inkoopkompas telegram`, the tests (pointed at a fake Bot API on
 127.0.0.1 through `TELEGRAM_API_BASE_URL`, or given an in-process request) and the benchmarks, so
 all of them run exactly the same handlers. PTB does what PTB does: `Defaults` for the parse mode
-and link previews, `AIORateLimiter` for flood control, its own webhook server.
+and link previews, `AIORateLimiter` for flood control, its own webhook server. Only the HTTP
+client is the bot's own choice (`bot/telegram/transport.py`).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from bot.telegram.bounded import BoundedApplication, tune_malloc
 from bot.telegram.contract import register_contract
 from bot.telegram.group import GroupChecks, register_group_handlers, register_group_help
 from bot.telegram.handlers import PrivateChat
+from bot.telegram.transport import AiohttpRequest
 from bot.wiring import StorageProblem, open_store
 from flows.engine import Conversation
 from flows.report.summary import chat_summary
@@ -56,8 +58,8 @@ log = logging.getLogger(__name__)
 App = Application[Any, Any, Any, Any, Any, Any]
 GROUP_COMMANDS = ("ambitiecheck", "uitslag", "download", "verwijder", "help")
 POOL_SIZE = 16
-"""Connections for Bot API calls: enough for the buyers answered at once, small enough that PTB's
-pool bookkeeping stays cheap (its default of 256 cost a noticeable share of every request)."""
+"""Connections for Bot API calls: far more than Telegram's 30 messages a second need, as each
+call takes a fraction of a second."""
 START_ATTEMPTS = 5
 FORGET_EVERY = 300.0
 """How often the memory of chats and people gone quiet is let go of, when nothing else does it."""
@@ -93,10 +95,12 @@ def build_application(
         builder = builder.base_url(settings.api_base_url).base_file_url(
             file_url(settings.api_base_url)
         )
-    if request is not None:
-        builder = builder.request(request).get_updates_request(request)
+    if request is None:
+        request = AiohttpRequest(POOL_SIZE)
+        polling: BaseRequest = AiohttpRequest(1)
     else:
-        builder = builder.connection_pool_size(POOL_SIZE)
+        polling = request
+    builder = builder.request(request).get_updates_request(polling)
     builder = builder.post_init(lambda app: start_up(app, texts))
     app = builder.build()
 
