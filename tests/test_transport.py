@@ -111,3 +111,37 @@ async def test_it_works_again_after_a_shutdown(fake: FakeBotApi) -> None:
         await request.post(f"{fake.base_url}{TOKEN}/getMe")
     async with bot:
         assert (await bot.get_me()).id == first.id
+
+
+async def test_a_proxy_from_the_environment_carries_the_calls(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Public bodies often sit behind a proxy; httpx honoured HTTP(S)_PROXY, so must this."""
+    lines: list[bytes] = []
+    answer = b'{"ok": true, "result": {"id": 1, "is_bot": true, "first_name": "Bot"}}'
+
+    async def proxy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        lines.append(await reader.readline())
+        while (await reader.readline()).strip():
+            pass
+        length = b"Content-Length: %d\r\n" % len(answer)
+        writer.write(b"HTTP/1.1 200 OK\r\n" + length + b"Connection: close\r\n\r\n" + answer)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(proxy, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    request = AiohttpRequest()
+    await request.initialize()
+    try:
+        for _ in range(2):
+            await request.post(f"http://api.telegram.invalid/bot{TOKEN}/getMe")
+    finally:
+        await request.shutdown()
+        server.close()
+    assert [line.split()[:2] for line in lines] == [
+        [b"POST", f"http://api.telegram.invalid/bot{TOKEN}/getMe".encode()]
+    ] * 2
