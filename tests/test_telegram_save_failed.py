@@ -119,6 +119,14 @@ GROUP = -1001
 async def test_a_team_vote_that_cannot_be_saved_gets_a_toast_not_the_apology(
     tg: Harness, disk: Disk
 ) -> None:
+    await tg.app.start()  # a vote schedules a board refresh, a task of the running application
+    try:
+        await vote_on_a_full_disk(tg, disk)
+    finally:
+        await tg.app.stop()
+
+
+async def vote_on_a_full_disk(tg: Harness, disk: Disk) -> None:
     await tg.send("/ambitiecheck", chat_id=GROUP)
     board = [m for m in tg.fake.bubbles(GROUP) if m.buttons()][-1]
     vote = next(str(d) for _t, d in board.buttons() if d is not None and d.count(":") == 3)
