@@ -19,7 +19,7 @@ the real PTB application. Three passes, each in its own process:
 
 Going quiet: the simulated clock moves past the idle limit (`bot/telegram/window.py`), one
 newcomer says /start (a quiet process still serves someone, and some structures prune when used)
-and the private chats' windows are swept.
+and the job that runs every five minutes in the bot lets go of chats, boards and cached files.
 
 What the benchmark itself holds is not the bot's: the fake Bot API forgets each batch of buyers
 once they have played, pending journal lines are checkpointed before each reading (they live for
@@ -187,10 +187,12 @@ class Run:
             await asyncio.sleep(0)  # let the finished tasks (and the gather holding them) go
 
     async def go_quiet(self) -> None:
-        """Everyone falls silent for longer than the idle limit; one newcomer comes by."""
+        """Everyone falls silent for longer than the idle limit; one newcomer comes by, and the
+        bot's periodic job that lets go of quiet chats runs (`bot.telegram.app.forgetting`)."""
         self.clock.advance(IDLE_SECONDS + 60)
         await self.cohort(1, PLAYBOOK[:1])
-        self.app.bot_data["private_chat"].windows.sweep()
+        (job,) = self.app.job_queue.get_jobs_by_name("forget_quiet")
+        await job.callback(None)
 
     async def reading(self, snapshot: bool = False) -> Reading:
         self.store.flush()  # pending journal lines live for seconds, not per buyer
