@@ -51,8 +51,8 @@ def setup_logging(
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
-    # httpx logs every request URL, token included, at INFO; keep it to real problems.
-    for noisy in ("httpx", "httpcore"):
+    # httpx logs every request URL, token included, at INFO; keep HTTP clients to real problems.
+    for noisy in ("httpx", "httpcore", "aiohttp"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
     # At DEBUG, PTB logs every Bot API call with its parameters and every update it receives:
     # that is the buyers' answers. PTB stays at INFO; the bot's own DEBUG lines remain.

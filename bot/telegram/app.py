@@ -43,7 +43,7 @@ from bot import render_pool
 from bot.alerts import error_handler
 from bot.config import Settings
 from bot.logging_setup import setup_logging
-from bot.telegram.bounded import BoundedApplication, tune_malloc
+from bot.telegram.bounded import BoundedApplication, trim_malloc, tune_malloc
 from bot.telegram.contract import register_contract
 from bot.telegram.group import GroupChecks, register_group_handlers, register_group_help
 from bot.telegram.handlers import PrivateChat
@@ -147,6 +147,7 @@ def forgetting(
         chat.windows.sweep()
         checks.forget_quiet()
         store.forget_quiet()
+        trim_malloc()
 
     return forget_quiet
 
