@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import threading
 import time
 from typing import Any
 
@@ -109,31 +110,46 @@ class Breakdown:
         self.handle_cpu = 0.0
         self.save_cpu = 0.0
 
+    SAVES = ("save_session", "save_tender", "save_user")
+    """Every way the conversation makes an answer durable (it saves both in one step when the
+    store offers it, so timing `save_tender` alone counted nothing)."""
+
     def __enter__(self) -> Breakdown:
         from flows.engine import Conversation
         from storage import Store as StoreClass
 
-        self._handle, self._save = Conversation.handle, StoreClass.save_tender
+        self._handle = Conversation.handle
+        self._saves = {name: getattr(StoreClass, name) for name in self.SAVES}
         outer = self
+
+        inside = threading.local()  # only the conversation's own saves are part of its time
 
         def handle(conv: Any, *args: Any) -> Any:
             begin, begin_cpu = time.perf_counter(), time.thread_time()
+            inside.handling = True
             try:
                 return outer._handle(conv, *args)
             finally:
+                inside.handling = False
                 outer.handle += time.perf_counter() - begin
                 outer.handle_cpu += time.thread_time() - begin_cpu
 
-        def save(store: Any, *args: Any) -> Any:
-            begin, begin_cpu = time.perf_counter(), time.thread_time()
-            try:
-                return outer._save(store, *args)
-            finally:
-                outer.save += time.perf_counter() - begin
-                outer.save_cpu += time.thread_time() - begin_cpu
+        def timed(original: Any) -> Any:
+            def save(store: Any, *args: Any) -> Any:
+                if not getattr(inside, "handling", False):
+                    return original(store, *args)
+                begin, begin_cpu = time.perf_counter(), time.thread_time()
+                try:
+                    return original(store, *args)
+                finally:
+                    outer.save += time.perf_counter() - begin
+                    outer.save_cpu += time.thread_time() - begin_cpu
+
+            return save
 
         Conversation.handle = handle  # type: ignore[method-assign,assignment]
-        StoreClass.save_tender = save  # type: ignore[method-assign,assignment]
+        for name, original in self._saves.items():
+            setattr(StoreClass, name, timed(original))
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -141,7 +157,8 @@ class Breakdown:
         from storage import Store as StoreClass
 
         Conversation.handle = self._handle  # type: ignore[method-assign]
-        StoreClass.save_tender = self._save  # type: ignore[method-assign]
+        for name, original in self._saves.items():
+            setattr(StoreClass, name, original)
 
 
 async def measure(

@@ -236,8 +236,8 @@ def target_rows(results: dict[str, Any]) -> list[tuple[str, ...]]:
                 "memory per buyer active in the last hour, and what stays of buyers gone quiet "
                 "(the slope over an hour's last buyers; bench/memory.py)",
                 "≤ 10 KB; ~0",
-                f"{traced['slope']:,} B traced per active buyer ({traced['mb'][1]} → "
-                f"{traced['mb'][2]} MB for {traced['slope_buyers']:,} more), {kept['slope']:,} B "
+                f"{traced['slope']:,} B traced per active buyer (the slope over "
+                f"{traced['slope_buyers']:,} more, in blocks under 64 KB), {kept['slope']:,} B "
                 f"resident; gone quiet: {traced['quiet']:,} B traced, {kept['kept_per_quiet_buyer']:,}"
                 f" B resident per buyer (three hours {' → '.join(map(str, mem['rss_hours_mb']))} "
                 f"MB; with glibc's defaults {defaults['kept_per_quiet_buyer']:,} B, "
@@ -308,7 +308,7 @@ def write_results(results: dict[str, Any], path: Path) -> None:
             "5",
             "resident memory, 1,000 buyers mid-preparation",
             "< 200 MB",
-            f"bot {mem['rss_bot_mb']} MB + document worker {mem['rss_document_worker_mb']} MB = {total_mem:.1f} MB",
+            f"bot {mem['rss_bot_mb']} MB + document workers {mem['rss_document_worker_mb']} MB = {total_mem:.1f} MB",
             verdict(total_mem < 200),
         ),
         (
@@ -384,7 +384,7 @@ def write_results(results: dict[str, Any], path: Path) -> None:
         "## 5. Memory",
         "",
         f"{mem['buyers']} buyers, {mem['updates_each']} updates each. Bot process at start "
-        f"{mem['rss_bot_start_mb']} MB, after {mem['rss_bot_mb']} MB; document worker "
+        f"{mem['rss_bot_start_mb']} MB, after {mem['rss_bot_mb']} MB; document workers "
         f"{mem['rss_document_worker_mb']} MB.",
         "",
         "## Crash test",
