@@ -521,3 +521,22 @@ def test_drivers_finish_a_flow_with_added_questions(tmp_path: Path) -> None:
         assert set(EXTRA) <= set(driver.answers)
         assert driver.answers["extra_keuze"] == "indicatie"
         assert driver.answers["categorie"] == "catering"
+
+
+@pytest.mark.parametrize("menu", ["/overzicht", "/wijzig", "/verwijder"])
+def test_the_summary_closes_an_open_menu_and_brings_the_question_back(
+    tapped: Driver, menu: str
+) -> None:
+    """Asked for while a menu is open, the summary is what the person wants now: after it comes
+    their question, not the menu they left (found looking at the chat: the overview came back
+    under the summary and its files)."""
+    tapped.say("/start")
+    tapped.say("Samenvattingtest")
+    asked = tapped.question
+    tapped.say(menu)
+    assert tapped.mode != "asking"
+    tapped.say("/samenvatting")
+    assert tapped.mode == "asking"
+    assert tapped.menu is None
+    assert tapped.question == asked
+    assert tapped.question_text in plain(tapped.last.messages[-1].text)  # last, below the summary

@@ -182,6 +182,8 @@ def _request(conv: Conversation, s: Session, formats: tuple[str, ...]) -> Docume
 
 
 def summary(conv: Conversation, s: Session, arg: str) -> Reply:
+    if s.state in MENU_MODES:  # asked for from a menu: what follows it is the question again
+        conv.go(s, "ask")
     request = _request(conv, s, DOCUMENTS)
     texts = conv.summarizer(request) if conv.summarizer else []
     messages = [Message(t) for t in texts]
