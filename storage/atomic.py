@@ -77,8 +77,9 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def make_dirs(directory: Path) -> None:
-    """Create ``directory`` and its missing parents durably.
+def make_dirs(directory: Path, *, sync: bool = True) -> None:
+    """Create ``directory`` and its missing parents durably (``sync=False``: for a batch that
+    one ``os.sync`` covers).
 
     ``Path.mkdir(parents=True)`` does not fsync the parents, so after a power cut a freshly
     written file could sit in a directory whose own entry never reached the disk.
@@ -91,38 +92,54 @@ def make_dirs(directory: Path) -> None:
     for new_dir in reversed(missing):
         with contextlib.suppress(FileExistsError):
             os.mkdir(new_dir, _DIR_MODE)
-        fsync_dir(new_dir.parent)
+        if sync:
+            fsync_dir(new_dir.parent)
 
 
-def atomic_write_bytes(path: Path, data: bytes, *, sync: bool = True) -> None:
-    """Replace ``path`` with ``data`` so that a crash leaves either the old or the new file.
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` durably, so that a crash leaves either the old or the new
+    file: exactly one ``os.replace`` per call."""
+    _replace_with(str(path), data, sync=True)
 
-    Exactly one ``os.replace`` per call. ``sync=False`` leaves flushing to one ``os.sync`` for a
-    whole batch (the journal still holds the data until then).
-    """
-    tmp = temp_path(path)
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+
+def write_unsynced(path: str, data: bytes) -> None:
+    """:func:`atomic_write_bytes` without syncing anything, missing directories included.
+
+    For the checkpoint: the journal holds the data until one ``os.sync`` has flushed every file
+    of the batch, so a sync per file or per new directory would only make it slower. A string
+    path, because a checkpoint after the 100,000-tender import writes 120,000 files and ``Path``
+    objects were a visible part of that."""
+    _replace_with(path, data, sync=False)
+
+
+def _replace_with(path: str, data: bytes, *, sync: bool) -> None:
+    """A temporary file next to ``path``, written with bare system calls, then one rename."""
+    folder, name = os.path.split(path)
+    tmp = os.path.join(folder, _temp_name(name))
     try:
         try:
-            fd = os.open(tmp, flags, _FILE_MODE)
+            fd = os.open(tmp, _CREATE, _FILE_MODE)
         except FileNotFoundError:
-            make_dirs(path.parent)
-            fd = os.open(tmp, flags, _FILE_MODE)
+            make_dirs(Path(folder), sync=sync)
+            fd = os.open(tmp, _CREATE, _FILE_MODE)
         try:
-            with open(fd, "wb", closefd=True) as handle:
-                handle.write(data)
-                handle.flush()
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
                 if sync:
-                    os.fsync(handle.fileno())
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
             os.replace(tmp, path)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
         if sync:
-            fsync_dir(path.parent)
+            fsync_dir(Path(folder))
     except OSError as exc:
-        raise SaveFailed(str(path), exc) from exc
+        raise SaveFailed(path, exc) from exc
 
 
 def remove_durably(path: Path, remove: Callable[[Path], object] = os.unlink) -> None:
@@ -134,48 +151,6 @@ def remove_durably(path: Path, remove: Callable[[Path], object] = os.unlink) -> 
     except OSError as exc:
         raise SaveFailed(str(path), exc) from exc
     fsync_dir(path.parent)
-
-
-def write_unsynced(path: str, data: bytes) -> None:
-    """Replace ``path`` with ``data`` atomically (a temporary, then one rename) without syncing
-    anything, making missing directories (also unsynced) on the way.
-
-    For the checkpoint: the journal holds the data until one ``os.sync`` has flushed every file
-    of the batch, so a sync per file or per new directory would only make it slower. String paths
-    and bare system calls, because a checkpoint after the 100,000-tender import writes 120,000
-    files and ``Path`` objects or buffered file objects were a visible part of that."""
-    folder, _, name = path.rpartition("/")
-    tmp = f"{folder}/{_temp_name(name)}"
-    try:
-        try:
-            fd = os.open(tmp, _CREATE, _FILE_MODE)
-        except FileNotFoundError:
-            _make_dirs_unsynced(folder)
-            fd = os.open(tmp, _CREATE, _FILE_MODE)
-        try:
-            try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view) :]
-            finally:
-                os.close(fd)
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-    except OSError as exc:
-        raise SaveFailed(path, exc) from exc
-
-
-def _make_dirs_unsynced(folder: str) -> None:
-    missing: list[str] = []
-    while not os.path.isdir(folder):
-        missing.append(folder)
-        folder = os.path.dirname(folder)
-    for new_dir in reversed(missing):
-        with contextlib.suppress(FileExistsError):
-            os.mkdir(new_dir, _DIR_MODE)
 
 
 def encode_tables(path: Path, tables: Tables) -> bytes:
