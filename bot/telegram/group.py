@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import math
 import re
@@ -54,6 +53,7 @@ from telegram.ext import (
 )
 
 from bot.telegram.sender import Sender, with_retries
+from bot.telegram.window import shows
 from bot.wiring import user_key_for_telegram
 from flows.prompting import shorten
 from flows.report.splitting import split_message
@@ -211,11 +211,6 @@ def choice_markup(
     return InlineKeyboardMarkup(rows)
 
 
-def digest(text: str) -> bytes:
-    """A board's text in 16 bytes: enough to tell whether an edit would change it."""
-    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
-
-
 def key_for_chat(chat_id: int) -> str:
     """A private chat's quick scan is its person's own; a group's checks belong to the group."""
     return scan_key(chat_id) if chat_id > 0 else f"tg-group-{chat_id}"
@@ -367,7 +362,7 @@ class GroupChecks:
         self.t = texts or team_texts()
         self.refresher = refresher or BoardRefresher()
         self.edit_locks = [asyncio.Lock() for _ in range(64)]
-        self.shown: Recent[tuple[int, bytes]] = Recent(
+        self.shown: Recent[tuple[int, int]] = Recent(
             None, SHOWN_SECONDS, lambda: self.refresher.clock(), touch=False
         )
         """What each board shows (its message and a digest of its text), to skip edits."""
@@ -376,11 +371,11 @@ class GroupChecks:
         return self.edit_locks[hash(key) % len(self.edit_locks)]
 
     def remember_shown(self, key: str, message_id: int, text: str) -> None:
-        self.shown.put(key, (message_id, digest(text)))
+        self.shown.put(key, (message_id, shows(text)))
 
     def shows(self, key: str, message_id: int, text: str) -> bool:
         """Whether the board's last edit already shows `text` on `message_id`."""
-        return self.shown.get(key) == (message_id, digest(text))
+        return self.shown.get(key) == (message_id, shows(text))
 
     async def note_loop(self, update: Update, context: Context) -> None:
         """Remember the bot's event loop, so a deletion in a worker thread can redraw boards."""

@@ -71,7 +71,8 @@ class Window:
 
 def shows(text: str, markup: object = None) -> int:
     """What a message shows, as one number: its HTML and its buttons (a reply field counts by its
-    placeholder). Python's own hash is enough: windows live and die with the process."""
+    placeholder), to skip an edit that would change nothing (chat windows, team boards). Python's
+    own hash is enough: these numbers live and die with the process."""
     return hash((text, _buttons(markup)))
 
 
