@@ -163,8 +163,7 @@ class Menus:
         back_to = "menu" if s.state == "finished" else "vraag"
         if s.state == "reading" and s.menu is not None:
             back_to = s.menu.target or back_to
-        pages = len(self._overview_pages(s))
-        return self.open(s, "open_overview", Menu("overview", (), (), target=back_to, pages=pages))
+        return self.open(s, "open_overview", Menu("overview", (), (), target=back_to))
 
     def _overview_pages(self, s: Session) -> list[str]:
         return self.conv.prompter.overview_pages(self.conv.slots(s), s.answers, s.skipped)
@@ -172,6 +171,8 @@ class Menus:
     def _overview_message(self, s: Session, menu: Menu, *, edit: bool) -> Message:
         pages = self._overview_pages(s)
         page = min(max(menu.page, 0), len(pages) - 1)
+        if (menu.page, menu.pages) != (page, len(pages)):  # counted where they are drawn
+            s.menu = replace(menu, page=page, pages=len(pages))
         text = self.texts(
             "menu.overview",
             name=self.conv.name(s),
