@@ -395,23 +395,30 @@ class Store:
         """Decode and check a tender file (once; then it is held decoded)."""
         if isinstance(content, TenderContent):
             if content.rules is not self.rules:
-                problem = self.rules.tender_problem(content.meta, content.state, content.answers)
-                if problem is not None:
-                    raise CorruptFileError(self.root / rel, problem)
+                self._check_tender(rel, content.meta, content.state, content.answers)
                 content.rules = self.rules
             return content
         path = self.root / rel
         tender = tender_from_tables(
             read_tables_bytes(path, content.data()), path=path, tender_id=tender_id
         )
-        problem = self.rules.tender_problem(tender.meta, tender.state, tender.answers)
-        if problem is not None:
-            raise CorruptFileError(path, problem)
+        self._check_tender(rel, tender.meta, tender.state, tender.answers)
         opened = TenderContent(
             tender.meta, tender.state, tender.answers, data=content.data(), rules=self.rules
         )
         self._core.keep(rel, opened)
         return opened
+
+    def _check_tender(
+        self,
+        rel: str,
+        meta: Mapping[str, Any],
+        state: Mapping[str, Any],
+        answers: Mapping[str, Any],
+    ) -> None:
+        problem = self.rules.tender_problem(meta, state, answers)
+        if problem is not None:
+            raise CorruptFileError(self.root / rel, problem)
 
     def _single(self, rel: str, table: str, doc: Mapping[str, Any], *, what: str) -> Single:
         """The content a save of a one-document file makes; refused before anything is written
